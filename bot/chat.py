@@ -1,0 +1,141 @@
+"""`Chatbot`: wires triage, understanding, retrieval and composition. The only class the
+page and the CLI need."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from . import answer as A
+from .dialogue import understand
+from .index import LoadedIndex, load_index
+from .retrieval import Hit, dense_search, in_scope
+from .settings import Settings
+from .triage import TriageResult, red_flags, safety_net_advice, triage
+
+log = logging.getLogger(__name__)
+
+
+class Chatbot:
+    def __init__(self, index: LoadedIndex, settings: Settings, model):
+        self.index = index
+        self.settings = settings
+        self.model = model
+
+    @classmethod
+    def load(cls, index_dir: str | Path | None = None, settings: Settings | None = None) -> "Chatbot":
+        """Load a built index and its model. Raises IndexError_ (one clear sentence) when the
+        index is missing, corrupt, or built with another model or chunking settings."""
+        from .embedding import load_model
+
+        settings = settings or Settings.from_env()
+        if index_dir is not None:
+            settings = dataclasses.replace(settings, index_dir=Path(index_dir))
+        index = load_index(settings)
+        return cls(index, settings, load_model(settings.model))
+
+    # ------------------------------------------------------------ search
+
+    def embed_query(self, query: str):
+        from .embedding import encode
+
+        return encode(self.model, [query])[0]
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        if not isinstance(query, str) or not query.strip() or k <= 0:
+            return []
+        return dense_search(self.index, self.embed_query(query[: self.settings.max_message_chars]), k)
+
+    def topics(self) -> list[str]:
+        return [a["title"] for a in self.index.articles]
+
+    # ------------------------------------------------------------ reply
+
+    def reply(self, message, history: list[dict] | None = None):
+        """Answer one message. Never raises: an internal error becomes a short apology."""
+        try:
+            return self._reply(message, history)
+        except Exception:
+            log.exception("reply failed")
+            return A.Reply(
+                text=A.render(["Sorry, something went wrong on my side. Please try asking again."]),
+                answered=False, citations=[], escalation=None, disclaimer=A.DISCLAIMER, intent="error",
+            )
+
+    def _reply(self, message, history):
+        message = message if isinstance(message, str) else ""
+        history = history if isinstance(history, list) else []
+        # Triage reads the whole message: a red flag at the end of a long text still counts.
+        t = triage(message, history, self.index.splitter)
+        note = ""
+        if len(message) > self.settings.max_message_chars:
+            message = message[: self.settings.max_message_chars]
+            note = f"*(Your message was long, so I read the first {self.settings.max_message_chars:,} characters.)*"
+        esc = t.escalation
+        if esc and esc.level == "emergency" and not esc.ongoing:
+            # An emergency is answered with what to do now and nothing else: no exercises.
+            return A.Reply(
+                text=A.render([A.render_escalation(esc, self.settings)]),
+                answered=False, citations=[], escalation=esc, disclaimer=A.DISCLAIMER, intent="escalation",
+            )
+        lead_parts = [A.render_escalation(esc, self.settings) if esc else "", note]
+        u = understand(message, history)
+        if u.intent in A.SMALL_TALK_REPLIES:
+            return self._plain(lead_parts + [A.SMALL_TALK_REPLIES[u.intent]], esc, u.intent)
+        if u.intent == "capabilities":
+            return self._plain(lead_parts + [self._capabilities()], esc, u.intent)
+        if u.intent == "not_covered":
+            return self._plain(lead_parts + [A.NOT_COVERED_REPLIES[u.topic], self._red_flag_info(t)], esc, u.intent)
+
+        hits = self.search(u.query, self.settings.top_k)
+        if not in_scope(hits, self.settings.min_relevance):
+            return self._plain(lead_parts + [self._not_in_articles(), self._red_flag_info(t)], esc, "out_of_scope", u.query)
+        sentences, citations = A.cite(A.select_sentences(u.query, hits, self.settings.answer_sentences))
+        if not sentences:
+            return self._plain(lead_parts + [self._not_in_articles(), self._red_flag_info(t)], esc, "out_of_scope", u.query)
+        lead = "Here is what my articles say"
+        if u.resolved_from:
+            lead += f" (answering: *{A.escape_markdown(u.query)}*)"
+        parts = lead_parts + [self._red_flag_info(t), A.render_answer(lead + ":", sentences, citations)]
+        if t.safety_net:
+            parts.append(f"**Good to know:** {safety_net_advice()}")
+        return A.Reply(
+            text=A.render(parts), answered=True, citations=citations, escalation=esc,
+            disclaimer=A.DISCLAIMER, intent="question", query=u.query, sentences=sentences,
+        )
+
+    def _plain(self, parts, esc, intent, query=""):
+        return A.Reply(
+            text=A.render(parts), answered=False, citations=[], escalation=esc,
+            disclaimer=A.DISCLAIMER, intent=intent, query=query,
+        )
+
+    def _capabilities(self) -> str:
+        titles = "\n".join(f"- {A.escape_markdown(t)}" for t in self.topics())
+        return (
+            "I answer questions about back and neck pain by quoting the articles I have, with numbered sources. "
+            "If you describe warning signs of something serious, I'll tell you to get help instead. "
+            f"I can't diagnose you or advise on medicines.\n\nMy articles:\n{titles}"
+        )
+
+    def _not_in_articles(self) -> str:
+        titles = "; ".join(A.escape_markdown(t) for t in self.topics()[:8])
+        return (
+            "Sorry, my articles don't cover that. I can answer questions about back and neck pain: "
+            f"causes, stretches and exercises, relief and prevention. My articles are: {titles}."
+        )
+
+    def _red_flag_info(self, t: TriageResult) -> str:
+        """For 'what are the warning signs?' questions: the catalogue, without the alarm."""
+        if not t.asks_about_red_flags:
+            return ""
+        emergency = sorted({f.category for f in red_flags() if f.level == "emergency"})
+        urgent = sorted({f.category for f in red_flags() if f.level == "urgent"})
+        return (
+            "**Warning signs to know about.** Call "
+            f"{A.escape_markdown(self.settings.emergency_number)} or go to an emergency department for: loss of bladder or bowel control, "
+            "numbness around the groin or bottom, weakness or numbness in the legs that is new or getting worse, back or neck pain "
+            "after a serious fall or crash, chest pain, or a stiff neck with fever. "
+            f"See a doctor the same day for back pain with fever, a history of cancer, weight loss you can't explain, or pain that "
+            f"is constant or worse at night. (Emergency groups: {', '.join(emergency)}. Same-day groups: {', '.join(urgent)}.)"
+        )

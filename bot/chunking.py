@@ -1,0 +1,69 @@
+"""CleanArticle -> Chunks: sentence-aligned, overlapping windows inside a paragraph.
+
+Windows never cross a paragraph break (a new topic usually starts there), and a heading
+line travels with the sentences after it so its words help retrieval.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cleaning import CleanArticle
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str  # "<doc_id>#<position>"
+    doc_id: str
+    title: str
+    source: str
+    url: str
+    position: int  # order of the chunk within its article
+    start: int  # character offsets into the article's cleaned text
+    end: int
+    text: str  # == cleaned_text[start:end]
+    sentences: tuple[tuple[int, int, bool], ...]  # (start, end, quotable), relative to `text`
+
+
+def _windows(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    if n <= size:
+        return [(0, n)]
+    step = max(1, size - overlap)
+    spans = []
+    for a in range(0, n, step):
+        b = min(n, a + size)
+        spans.append((a, b))
+        if b == n:
+            break
+    return spans
+
+
+def chunk_article(article: CleanArticle, size: int, overlap: int) -> list[Chunk]:
+    if size < 1 or not 0 <= overlap < size:
+        raise ValueError(f"Chunk size {size} with overlap {overlap} is not usable: need size >= 1 and 0 <= overlap < size.")
+    by_paragraph: dict[int, list] = {}
+    for s in article.sentences:
+        by_paragraph.setdefault(s.paragraph, []).append(s)
+    chunks: list[Chunk] = []
+    for para in by_paragraph.values():
+        for a, b in _windows(len(para), size, overlap):
+            group = para[a:b]
+            start, end = group[0].start, group[-1].end
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{article.doc_id}#{len(chunks)}",
+                    doc_id=article.doc_id,
+                    title=article.title,
+                    source=article.source,
+                    url=article.url,
+                    position=len(chunks),
+                    start=start,
+                    end=end,
+                    text=article.text[start:end],
+                    sentences=tuple((s.start - start, s.end - start, s.quotable) for s in group),
+                )
+            )
+    return chunks
+
+
+def chunk_corpus(articles: list[CleanArticle], size: int, overlap: int) -> list[Chunk]:
+    return [c for a in articles for c in chunk_article(a, size, overlap)]

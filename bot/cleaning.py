@@ -1,0 +1,215 @@
+"""One cleaner for every format: Article (raw text) -> CleanArticle (sentences with offsets).
+
+Steps: Unicode and whitespace normalisation, mojibake repair, sentence splitting (Punkt
+trained on the corpus), boilerplate and duplicate removal, and a quality mark on each
+sentence so that answers never quote fragments, headings or keyword soup. Kept sentences
+form the cleaned text; every offset points into it, and every citation quotes it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+from .ingest import Article
+from .text import sentence_spans, squash_spaces, words
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # offsets into CleanArticle.text
+    end: int
+    paragraph: int
+    quotable: bool  # may an answer quote it on its own?
+    flaw: str = ""  # why not, when it is not quotable
+
+
+@dataclass(frozen=True)
+class Dropped:
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CleanArticle:
+    doc_id: str
+    title: str
+    source: str
+    url: str
+    path: str
+    text: str
+    sentences: tuple[Sentence, ...]
+    dropped: tuple[Dropped, ...]
+
+    def sentence_text(self, s: Sentence) -> str:
+        return self.text[s.start : s.end]
+
+
+@lru_cache(maxsize=1)
+def boilerplate_patterns() -> tuple[re.Pattern, ...]:
+    lines = (DATA / "boilerplate.txt").read_text(encoding="utf-8").splitlines()
+    return tuple(re.compile(l, re.I) for l in lines if l.strip() and not l.startswith("#"))
+
+
+@lru_cache(maxsize=1)
+def mojibake_repairs() -> tuple[tuple[re.Pattern, str], ...]:
+    pairs = []
+    for line in (DATA / "mojibake.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        pattern, replacement = line.split("\t", 1)
+        pairs.append((re.compile(pattern), replacement.replace("\\n", "\n")))
+    return tuple(pairs)
+
+
+def normalise(raw: str) -> str:
+    """Unicode NFC, mojibake repaired, spaces squashed per line, line ends unified."""
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    for pattern, replacement in mojibake_repairs():
+        text = pattern.sub(replacement, text)
+    # Drop control characters except newlines; zero-width characters too.
+    text = "".join(c for c in text if c == "\n" or unicodedata.category(c)[0] != "C")
+    return "\n".join(squash_spaces(line) for line in text.split("\n"))
+
+
+def paragraphs(text: str) -> list[list[str]]:
+    """Blank lines separate paragraphs; each line of a paragraph is a hard sentence boundary."""
+    blocks = re.split(r"\n\s*\n", text)
+    return [[l for l in b.split("\n") if l.strip()] for b in blocks if b.strip()]
+
+
+def boilerplate_reason(sentence: str) -> str:
+    for pattern in boilerplate_patterns():
+        if pattern.search(sentence):
+            return f"boilerplate ({pattern.pattern})"
+    return ""
+
+
+_DATE = re.compile(
+    r"\b(\d{1,2} )?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2}(, )?\d{4}\b"
+    r"|\b\d{1,2} (january|february|march|april|may|june|july|august|september|october|"
+    r"november|december) \d{4}\b",
+    re.I,
+)
+_TITLE_RUN = re.compile(r"(?:\b[A-Z][\w/’'-]*[,:]? ){2,}[A-Z]")
+# Text that was tokenised and glued back ("do n't", "Let ’ s", "( hence name") is scraped soup.
+_DETOKENISED = re.compile(r"\s['’]\s?\w|\bn't\b| n't|\(\s|\s\)|\s[,.!?;:](?!\w)|,[!?.]")
+_DANGLING = frozenset(
+    "the a an and or to with for in on at from by your my we as that these but so which if "
+    "into than their our its".split()
+)
+
+
+def quality_flaw(sentence: str) -> str:
+    """Why a sentence can't be quoted alone ('' when it can). Rules, not a model: reviewable."""
+    tokens = words(sentence)
+    if "…" in sentence or "..." in sentence:
+        return "cut off (…)"
+    if not re.search(r"[.!?][”\"’')]*$", sentence):
+        return "heading or fragment (no end punctuation)"
+    if len(tokens) < 5:
+        return "too short to stand alone"
+    if len(tokens) > 60:
+        return "run-on text"
+    if not re.match(r"[“\"'(]?[A-Z0-9]", sentence):
+        return "starts mid-sentence"
+    if tokens[-1] in _DANGLING:
+        return f"cut off (ends on '{tokens[-1]}')"
+    if _DETOKENISED.search(sentence):
+        return "garbled (spaces inside words or punctuation)"
+    if _DATE.search(sentence):
+        return "date stamp (scraped page furniture)"
+    if _TITLE_RUN.search(sentence[1:]):
+        return "heading stuck to a sentence"
+    if re.search(r":\s*[^a-z\s]", sentence):
+        return "label or list, not a sentence"
+    if sentence.endswith("!") and len(tokens) > 8:
+        return "keyword soup ending in '!'"
+    return ""
+
+
+GARBLED = ("cut off", "garbled", "keyword soup", "starts mid-sentence")
+
+
+def mark_garbled_stretches(flaws: list[str], paragraph_of: list[int], window: int = 4) -> list[str]:
+    """Scraped SEO soup comes in runs: a sentence whose neighbours (same paragraph, ±window)
+    are mostly garbled is taken to be part of that run even when it parses on its own.
+    Headings and short lines don't count: list-style articles are full of them."""
+    garbled = [f.startswith(GARBLED) for f in flaws]
+    marked = list(flaws)
+    for i, flaw in enumerate(flaws):
+        if flaw:
+            continue
+        near = [j for j in range(max(0, i - window), min(len(flaws), i + window + 1))
+                if j != i and paragraph_of[j] == paragraph_of[i]]
+        if len(near) >= window and sum(garbled[j] for j in near) / len(near) >= 0.6:
+            marked[i] = "inside a stretch of garbled text"
+    return marked
+
+
+def _dedupe_key(sentence: str) -> str:
+    return " ".join(words(sentence))
+
+
+def clean_article(
+    article: Article, splitter: PunktSentenceTokenizer, seen: set[str] | None = None
+) -> CleanArticle:
+    """Split, filter and re-join one article. `seen` carries sentence keys across articles
+    so that a sentence repeated elsewhere in the corpus is kept only once."""
+    seen = set() if seen is None else seen
+    parts: list[str] = []
+    sentences: list[Sentence] = []
+    dropped: list[Dropped] = []
+    offset = 0
+    para_index = 0
+    for para in paragraphs(normalise(article.text)):
+        para_started = False
+        for line in para:
+            line_started = False
+            for a, b in sentence_spans(splitter, line):
+                s = line[a:b].strip()
+                if not s:
+                    continue
+                reason = boilerplate_reason(s)
+                key = _dedupe_key(s)
+                if not reason and key in seen:
+                    reason = "duplicate sentence"
+                if not key:
+                    reason = "no words"
+                if reason:
+                    dropped.append(Dropped(s, reason))
+                    continue
+                seen.add(key)
+                sep = " " if line_started else ("\n" if para_started else ("\n\n" if parts else ""))
+                parts.append(sep)
+                offset += len(sep)
+                sentences.append(Sentence(offset, offset + len(s), para_index, True, quality_flaw(s)))
+                parts.append(s)
+                offset += len(s)
+                line_started = para_started = True
+        if para_started:
+            para_index += 1
+    flaws = mark_garbled_stretches([s.flaw for s in sentences], [s.paragraph for s in sentences])
+    sentences = [dataclasses.replace(s, quotable=not f, flaw=f) for s, f in zip(sentences, flaws)]
+    return CleanArticle(
+        doc_id=article.doc_id,
+        title=article.title,
+        source=article.source,
+        url=article.url,
+        path=article.path,
+        text="".join(parts),
+        sentences=tuple(sentences),
+        dropped=tuple(dropped),
+    )
+
+
+def clean_corpus(articles: list[Article], splitter: PunktSentenceTokenizer) -> list[CleanArticle]:
+    seen: set[str] = set()
+    return [clean_article(a, splitter, seen) for a in articles]

@@ -1,0 +1,292 @@
+"""Red-flag triage: runs first on every message, over the whole conversation.
+
+The catalogue (`data/red_flags.json`) and the ConText-style rules (`data/context_rules.json`)
+are data a clinician can review. This module only applies them:
+
+1. normalise the text (lower case, straight quotes, "can't" -> "can not");
+2. split into sentences, and sentences into clauses at terminators ("but", "however"...);
+3. find each flag's lay phrasings, then look for modifiers in the same clause: negation
+   (within a few words), finished history, another person, hypothetical, informational;
+4. only negation, history and other people suppress; hypothetical/informational wording
+   becomes information without the banner; uncertainty never suppresses (safety first).
+
+Flags accumulate over the user's turns; an emergency stays as a reminder until the person
+says they got help.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+from .text import default_sentence_splitter
+
+DATA = Path(__file__).parent / "data"
+LEVELS = ("urgent", "emergency")  # in rising order
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    id: str
+    level: str
+    category: str
+    reason: str
+    groups: tuple[tuple[re.Pattern, ...], ...]  # one phrasing from every group must match
+    history_is_the_flag: bool = False
+    crisis: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    flag: str
+    turn: int  # 0 = oldest user turn in the conversation
+    group: int
+    text: str
+    modifier: str  # "" (affirmed), negated, historical, other_experiencer, hypothetical, informational
+
+
+@dataclass(frozen=True)
+class Escalation:
+    level: str  # "emergency" | "urgent"
+    reasons: list[str]
+    categories: list[str]
+    flags: list[str]
+    crisis: bool = False  # thoughts of self-harm: show the crisis line
+    ongoing: bool = False  # raised in an earlier turn, not by this message
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    escalation: Escalation | None
+    asked_about: tuple[str, ...] = ()  # flags mentioned hypothetically or as a question
+    asks_about_red_flags: bool = False  # "what are the warning signs?"
+    safety_net: bool = False  # pain for weeks / recurring: advise a check-up
+    findings: tuple[Finding, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class ContextRules:
+    negation_window: int
+    pseudo: re.Pattern
+    terminators: re.Pattern
+    forward: dict[str, re.Pattern]
+    backward: dict[str, re.Pattern]
+    help_obtained: tuple[re.Pattern, ...]
+    asks_about_red_flags: tuple[re.Pattern, ...]
+    safety_net: tuple[re.Pattern, ...]
+
+
+MODIFIERS = ("negated", "historical", "other_experiencer", "hypothetical", "informational")
+
+
+def _alternation(phrases: list[str]) -> re.Pattern:
+    # Longest first, so "no history of" wins over "history of" and "no".
+    ordered = sorted(phrases, key=len, reverse=True)
+    return re.compile(r"(?<![\w'])(?:" + "|".join(ordered) + r")(?![\w'])")
+
+
+@lru_cache(maxsize=1)
+def red_flags() -> tuple[RedFlag, ...]:
+    data = json.loads((DATA / "red_flags.json").read_text(encoding="utf-8"))
+    flags = []
+    for f in data["flags"]:
+        groups = f.get("all_of") or [f["patterns"]]
+        flags.append(
+            RedFlag(
+                id=f["id"],
+                level=f["level"],
+                category=f["category"],
+                reason=f["reason"],
+                groups=tuple(tuple(re.compile(r"(?<![\w'])" + p) for p in g) for g in groups),
+                history_is_the_flag=f.get("history_is_the_flag", False),
+                crisis=f.get("crisis", False),
+            )
+        )
+    return tuple(flags)
+
+
+@lru_cache(maxsize=1)
+def context_rules() -> ContextRules:
+    data = json.loads((DATA / "context_rules.json").read_text(encoding="utf-8"))
+    safety = json.loads((DATA / "red_flags.json").read_text(encoding="utf-8"))["routine_safety_net"]
+    return ContextRules(
+        negation_window=data["negation_window_words"],
+        pseudo=_alternation(data["pseudo"]),
+        terminators=_alternation(data["terminators"]),
+        forward={m: _alternation(data[m]["forward"]) for m in MODIFIERS if data[m]["forward"]},
+        backward={m: _alternation(data[m]["backward"]) for m in MODIFIERS if data[m]["backward"]},
+        help_obtained=tuple(re.compile(p) for p in data["help_obtained"]),
+        asks_about_red_flags=tuple(re.compile(p) for p in data["asks_about_red_flags"]),
+        safety_net=tuple(re.compile(p) for p in safety["patterns"]),
+    )
+
+
+def safety_net_advice() -> str:
+    return json.loads((DATA / "red_flags.json").read_text(encoding="utf-8"))["routine_safety_net"]["advice"]
+
+
+_CONTRACTIONS = [
+    (r"\bcan'?t\b", "can not"), (r"\bwon'?t\b", "will not"), (r"\bain'?t\b", "is not"),
+    (r"\b(do|does|did|is|are|was|were|have|has|had|could|would|should|must)n'?t\b", r"\1 not"),
+    (r"\bi'?m\b", "i am"), (r"\bi'?ve\b", "i have"), (r"\bi'?d\b", "i would"), (r"\bi'?ll\b", "i will"),
+    (r"\b(it|that|there|what)'s\b", r"\1 is"),
+]
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("‘", "'")
+    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
+    for pattern, repl in _CONTRACTIONS:
+        text = re.sub(pattern, repl, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _clause_bounds(sentence: str, rules: ContextRules) -> list[int]:
+    """Positions where a new clause starts (terminators and commas before them)."""
+    return [0] + [m.start() for m in rules.terminators.finditer(sentence)] + [len(sentence)]
+
+
+def _clause_of(pos: int, bounds: list[int]) -> tuple[int, int]:
+    for a, b in zip(bounds, bounds[1:]):
+        if a <= pos < b:
+            return a, b
+    return bounds[-2], bounds[-1]
+
+
+_FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself|i am|i have)\b")
+
+
+def modifier_for(sentence: str, start: int, end: int, rules: ContextRules, flag: RedFlag) -> str:
+    """The ConText modifier that governs the match sentence[start:end], or ''."""
+    masked = rules.pseudo.sub(lambda m: "_" * len(m.group()), sentence)
+    a, b = _clause_of(start, _clause_bounds(masked, rules))
+    before, after = masked[a:start], masked[end:b]
+    found = []
+    for modifier in MODIFIERS:
+        if modifier == "historical" and flag.history_is_the_flag:
+            continue
+        fwd = rules.forward.get(modifier)
+        hits = list(fwd.finditer(before)) if fwd else []
+        if modifier == "negated" and hits:
+            # Negation reaches only a few words: "no fever and I wet myself" must still escalate.
+            gap = len(before[hits[-1].end():].split())
+            hits = hits if gap <= rules.negation_window else []
+        if modifier == "informational" and hits:
+            # "what is this numbness in my groin?" is about the person: not informational.
+            span = before[hits[-1].start():] + masked[start:end]
+            hits = [] if _FIRST_PERSON.search(span) else hits
+        if modifier == "other_experiencer" and hits:
+            # "my wife says I can't feel my legs": the person is speaking of themselves again.
+            if re.search(r"\b(i|me)\b", before[hits[-1].end():]):
+                hits = []
+        bwd = rules.backward.get(modifier)
+        if not hits and bwd and bwd.search(after):
+            if modifier != "informational" or not _FIRST_PERSON.search(masked[a:b]):
+                hits = [True]
+        if hits:
+            found.append(modifier)
+    return found[0] if found else ""
+
+
+def find_flags(message: str, turn: int = 0, splitter: PunktSentenceTokenizer | None = None) -> list[Finding]:
+    rules = context_rules()
+    splitter = splitter or default_sentence_splitter()
+    text = normalise(message)
+    findings = []
+    for sentence in splitter.tokenize(text) or [text]:
+        for flag in red_flags():
+            for g, group in enumerate(flag.groups):
+                for pattern in group:
+                    for m in pattern.finditer(sentence):
+                        mod = modifier_for(sentence, m.start(), m.end(), rules, flag)
+                        findings.append(Finding(flag.id, turn, g, m.group(), mod))
+    return findings
+
+
+def _affirmed_flags(findings: list[Finding]) -> list[RedFlag]:
+    """Flags whose every group has an affirmed finding somewhere in the conversation."""
+    affirmed = {(f.flag, f.group) for f in findings if not f.modifier}
+    return [fl for fl in red_flags() if all((fl.id, g) in affirmed for g in range(len(fl.groups)))]
+
+
+def _help_obtained(message: str) -> bool:
+    rules = context_rules()
+    text = normalise(message)
+    for p in rules.help_obtained:
+        m = p.search(text)
+        if m and not re.search(r"\b(not|never|no|should i|do i need to|can not)\b[^.?!]{0,20}$", text[: m.start()]):
+            return True
+    return False
+
+
+def _escalation(flags: list[RedFlag], ongoing: bool) -> Escalation | None:
+    if not flags:
+        return None
+    level = max((f.level for f in flags), key=LEVELS.index)
+    # The reasons shown are those of the highest level first; each category once.
+    flags = sorted(flags, key=lambda f: -LEVELS.index(f.level))
+    reasons, categories = [], []
+    for f in flags:
+        if f.reason not in reasons:
+            reasons.append(f.reason)
+        if f.category not in categories:
+            categories.append(f.category)
+    return Escalation(
+        level=level,
+        reasons=reasons,
+        categories=categories,
+        flags=[f.id for f in flags],
+        crisis=any(f.crisis for f in flags),
+        ongoing=ongoing,
+    )
+
+
+def user_turns(history: list[dict] | None) -> list[str]:
+    """The user's earlier messages, tolerant of malformed history entries."""
+    turns = []
+    for entry in history or []:
+        if isinstance(entry, dict) and entry.get("role") == "user":
+            content = entry.get("content")
+            if isinstance(content, str):
+                turns.append(content)
+            elif isinstance(content, list):  # Gradio may send [{"type": "text", "text": ...}]
+                turns.extend(c.get("text", "") for c in content if isinstance(c, dict))
+    return turns
+
+
+def triage(message: str, history: list[dict] | None = None, splitter: PunktSentenceTokenizer | None = None) -> TriageResult:
+    rules = context_rules()
+    earlier = user_turns(history)
+    # Findings of the turns since the person last said they got help.
+    start = 0
+    for i, turn in enumerate(earlier):
+        if _help_obtained(turn):
+            start = i + 1
+    current_help = _help_obtained(message)
+    past = [f for i, t in enumerate(earlier[start:]) for f in find_flags(t, i, splitter)]
+    now = find_flags(message, len(earlier), splitter)
+
+    now_flags = _affirmed_flags(past + now)
+    past_flags = _affirmed_flags(past)
+    new_ids = {f.id for f in now_flags} - {f.id for f in past_flags}
+    raised_now = any(f.turn == len(earlier) and not f.modifier for f in now) and bool(new_ids or _affirmed_flags(now))
+    if current_help and not _affirmed_flags(now):
+        escalation = None  # they told us they got help: stop repeating the alarm
+    elif raised_now:
+        escalation = _escalation(now_flags, ongoing=False)
+    else:
+        escalation = _escalation(past_flags, ongoing=True)
+
+    text = normalise(message)
+    asked = tuple(sorted({f.flag for f in now if f.modifier in ("hypothetical", "informational")}))
+    return TriageResult(
+        escalation=escalation,
+        asked_about=asked,
+        asks_about_red_flags=bool(asked) or any(p.search(text) for p in rules.asks_about_red_flags),
+        safety_net=any(p.search(text) for p in rules.safety_net),
+        findings=tuple(past + now),
+    )
