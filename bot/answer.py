@@ -92,6 +92,8 @@ def select_sentences(query: str, hits: list[Hit], limit: int) -> list[tuple[str,
                 continue
             seen.add(key)
             sentence = hit.text[a:b]
+            if sentence.endswith("?"):
+                continue  # a question is not an answer
             overlap = len(q & set(content_stems(sentence))) / max(1, len(q))
             score = overlap + 0.5 * hit.score - 0.05 * rank
             if overlap == 0 and rank > 0:

@@ -7,11 +7,11 @@ import logging
 from pathlib import Path
 
 from . import answer as A
-from .dialogue import understand
+from .dialogue import clean_history, understand
 from .index import LoadedIndex, load_index
 from .retrieval import Hit, dense_search, in_scope
 from .settings import Settings
-from .triage import TriageResult, red_flags, safety_net_advice, triage
+from .triage import TriageResult, safety_net_advice, triage
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Chatbot:
 
     def _reply(self, message, history):
         message = message if isinstance(message, str) else ""
-        history = history if isinstance(history, list) else []
+        history = clean_history(history)
         # Triage reads the whole message: a red flag at the end of a long text still counts.
         t = triage(message, history, self.index.splitter)
         note = ""
@@ -129,13 +129,11 @@ class Chatbot:
         """For 'what are the warning signs?' questions: the catalogue, without the alarm."""
         if not t.asks_about_red_flags:
             return ""
-        emergency = sorted({f.category for f in red_flags() if f.level == "emergency"})
-        urgent = sorted({f.category for f in red_flags() if f.level == "urgent"})
         return (
             "**Warning signs to know about.** Call "
             f"{A.escape_markdown(self.settings.emergency_number)} or go to an emergency department for: loss of bladder or bowel control, "
             "numbness around the groin or bottom, weakness or numbness in the legs that is new or getting worse, back or neck pain "
             "after a serious fall or crash, chest pain, or a stiff neck with fever. "
-            f"See a doctor the same day for back pain with fever, a history of cancer, weight loss you can't explain, or pain that "
-            f"is constant or worse at night. (Emergency groups: {', '.join(emergency)}. Same-day groups: {', '.join(urgent)}.)"
+            "See a doctor the same day for back pain with fever, a history of cancer, weight loss you can't explain, or pain that "
+            "is constant or worse at night."
         )

@@ -75,7 +75,7 @@ def normalise(raw: str) -> str:
     for pattern, replacement in mojibake_repairs():
         text = pattern.sub(replacement, text)
     # Drop control characters except newlines; zero-width characters too.
-    text = "".join(c for c in text if c == "\n" or unicodedata.category(c)[0] != "C")
+    text = "".join(c for c in text.replace("\t", " ") if c == "\n" or unicodedata.category(c)[0] != "C")
     return "\n".join(squash_spaces(line) for line in text.split("\n"))
 
 

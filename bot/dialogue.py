@@ -38,9 +38,25 @@ class Understanding:
     resolved_from: str = ""  # the earlier question a follow-up was joined to
 
 
-def previous_user_question(history: list[dict] | None) -> str:
-    for entry in reversed(history or []):
-        if isinstance(entry, dict) and entry.get("role") == "user" and isinstance(entry.get("content"), str):
+def clean_history(history, max_turns: int = 200) -> list[dict]:
+    """Gradio messages -> [{"role", "content": str}], tolerant of malformed entries.
+    Content may be a string or a list of parts ({"type": "text", "text": ...}); anything
+    else is ignored. Only the last `max_turns` messages matter for a reply."""
+    clean = []
+    for entry in history if isinstance(history, list) else []:
+        if not isinstance(entry, dict) or entry.get("role") not in ("user", "assistant"):
+            continue
+        content = entry.get("content")
+        if isinstance(content, list):
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+        if isinstance(content, str):
+            clean.append({"role": entry["role"], "content": content})
+    return clean[-max_turns:]
+
+
+def previous_user_question(history: list[dict]) -> str:
+    for entry in reversed(history):
+        if entry["role"] == "user":
             text = entry["content"].strip()
             if text and not any(p.match(text) for p in _SMALL_TALK.values()):
                 return text

@@ -32,7 +32,7 @@ class Settings:
     top_k: int = 5
     # Cosine similarity below which the articles are taken not to cover a question.
     # Calibrated on tests/data/scope.jsonl: see docs/calibration.md.
-    min_relevance: float = 0.40
+    min_relevance: float = 0.45
     answer_sentences: int = 4
     max_message_chars: int = 2000
 

@@ -246,16 +246,8 @@ def _escalation(flags: list[RedFlag], ongoing: bool) -> Escalation | None:
 
 
 def user_turns(history: list[dict] | None) -> list[str]:
-    """The user's earlier messages, tolerant of malformed history entries."""
-    turns = []
-    for entry in history or []:
-        if isinstance(entry, dict) and entry.get("role") == "user":
-            content = entry.get("content")
-            if isinstance(content, str):
-                turns.append(content)
-            elif isinstance(content, list):  # Gradio may send [{"type": "text", "text": ...}]
-                turns.extend(c.get("text", "") for c in content if isinstance(c, dict))
-    return turns
+    """The user's earlier messages (history already cleaned by dialogue.clean_history)."""
+    return [m["content"] for m in history or [] if m.get("role") == "user"]
 
 
 def triage(message: str, history: list[dict] | None = None, splitter: PunktSentenceTokenizer | None = None) -> TriageResult:
@@ -282,7 +274,11 @@ def triage(message: str, history: list[dict] | None = None, splitter: PunktSente
         escalation = _escalation(past_flags, ongoing=True)
 
     text = normalise(message)
-    asked = tuple(sorted({f.flag for f in now if f.modifier in ("hypothetical", "informational")}))
+    asked = tuple(
+        fl.id for fl in red_flags()
+        if all(any(f.flag == fl.id and f.group == g for f in now) for g in range(len(fl.groups)))
+        and any(f.flag == fl.id and f.modifier in ("hypothetical", "informational") for f in now)
+    )
     return TriageResult(
         escalation=escalation,
         asked_about=asked,

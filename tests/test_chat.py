@@ -1,0 +1,101 @@
+"""End-to-end through `Chatbot`: the contract other tools rely on."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.answer import DISCLAIMER
+from bot.index import prepare
+
+DATA = Path(__file__).resolve().parent / "data"
+EXERCISE_WORDS = re.compile(r"\b(stretch\w*|exercis\w*|yoga|foam roller|massage)\b", re.I)
+
+
+def test_contract(chatbot):
+    r = chatbot.reply("How do I stretch my upper back?", history=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}])
+    assert r.answered and r.escalation is None and r.disclaimer == DISCLAIMER and DISCLAIMER in r.text
+    assert [c.number for c in r.citations] == list(range(1, len(r.citations) + 1))
+    for c in r.citations:
+        assert c.doc_id and c.title and c.source and c.passage
+        assert f"[{c.number}]" in r.text
+    hits = chatbot.search("thoracic stretch", k=5)
+    assert len(hits) == 5 and hits[0].score >= hits[-1].score
+    assert all(h.doc_id and h.chunk_id and h.title and h.text for h in hits)
+
+
+def test_answer_sentences_are_verbatim_from_their_cited_passage(chatbot):
+    r = chatbot.reply("What causes upper back pain?")
+    by_number = {c.number: c for c in r.citations}
+    assert r.sentences
+    for sentence, n in r.sentences:
+        assert sentence in by_number[n].passage
+
+
+@pytest.mark.parametrize("message,intent", [
+    ("hello", "greeting"), ("thanks!", "thanks"), ("bye", "goodbye"),
+    ("what can you do?", "capabilities"), ("", "empty"), ("   \n ", "empty"),
+])
+def test_small_talk_is_short_and_carries_the_disclaimer(chatbot, message, intent):
+    r = chatbot.reply(message)
+    assert r.intent == intent and not r.answered and not r.citations and DISCLAIMER in r.text
+
+
+@pytest.mark.parametrize("message", [
+    "How do I bake sourdough bread?", "What's the best laptop for programming?",
+    "How many ibuprofen can I take for back pain?", "Is back pain in pregnancy normal?",
+])
+def test_out_of_scope_is_honest_and_cites_nothing(chatbot, message):
+    r = chatbot.reply(message)
+    assert not r.answered and r.citations == [] and "don't cover" in r.text and DISCLAIMER in r.text
+
+
+def test_emergency_gets_escalation_and_no_self_care(chatbot):
+    r = chatbot.reply("I can't control my bladder and my back hurts, which stretches should I do?")
+    assert r.escalation.level == "emergency" and r.escalation.reasons
+    assert r.citations == [] and not r.answered
+    assert not EXERCISE_WORDS.search(r.text.replace("don't try exercises or stretches", ""))
+    assert r.text.index("Please get help now") < r.text.index(DISCLAIMER)
+
+
+def test_urgent_comes_before_the_answer(chatbot):
+    r = chatbot.reply("I have a fever and my upper back hurts, what stretches help?")
+    assert r.escalation.level == "urgent" and r.answered
+    assert r.text.index("see a doctor today") < r.text.index("[1]")
+
+
+def test_emergency_number_is_a_setting(built_index):
+    import dataclasses
+
+    from bot import Chatbot
+
+    settings, _ = built_index
+    bot = Chatbot.load(settings=dataclasses.replace(settings, emergency_number="999"))
+    assert "Call 999" in bot.reply("I fell off a ladder and my back hurts").text
+
+
+def test_huge_message_is_truncated_with_a_note(chatbot):
+    r = chatbot.reply("my upper back is stiff from sitting " * 3000)
+    assert "first 2,000 characters" in r.text and DISCLAIMER in r.text
+    # A red flag at the very end of a long message still counts.
+    r = chatbot.reply("my back is stiff. " * 5000 + "I can't control my bladder.")
+    assert r.escalation and r.escalation.level == "emergency"
+
+
+@pytest.mark.parametrize("history", [None, "junk", [1, None, {"role": "user"}, {"content": "x"}], [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]])
+def test_malformed_history_never_raises(chatbot, history):
+    r = chatbot.reply("what helps a stiff neck?", history=history)
+    assert DISCLAIMER in r.text
+
+
+def test_an_internal_error_becomes_an_apology(chatbot, monkeypatch):
+    monkeypatch.setattr(chatbot, "search", lambda *a, **k: 1 / 0)
+    r = chatbot.reply("how do I stretch my neck?")
+    assert r.intent == "error" and "Sorry" in r.text and DISCLAIMER in r.text
+
+
+def test_corpus_text_cannot_become_markup(chatbot):
+    from bot.answer import escape_markdown
+
+    assert "<" not in escape_markdown("<img src=x onerror=alert(1)>").replace("\\<", "")
+    assert "](" not in escape_markdown("![x](http://evil.example/a.png)").replace("\\](", "")

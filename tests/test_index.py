@@ -1,0 +1,78 @@
+import dataclasses
+import json
+
+import pytest
+
+from bot.index import BuildError, IndexError_, build_index, build_lock, load_index
+from bot.ingest import CorpusError
+
+
+def test_build_writes_a_manifest_and_loads(built_index):
+    settings, summary = built_index
+    assert summary.articles == 5 and summary.chunks > 50 and summary.skipped == ()
+    idx = load_index(settings)
+    m = idx.manifest
+    assert m["model"] == settings.model and m["dimension"] == 384
+    assert m["chunking"] == settings.chunking() and len(m["corpus_fingerprint"]) == 64
+    assert m["built_at"] and m["format_version"] == 1
+    assert idx.vectors.ntotal == len(idx.chunks) == summary.chunks
+    # Every chunk is a slice of its article's cleaned text.
+    texts = {a["doc_id"]: a["text"] for a in idx.articles}
+    for c in idx.chunks:
+        assert texts[c.doc_id][c.start : c.end] == c.text
+
+
+def test_missing_index_names_the_build_command(tmp_path, settings_for):
+    with pytest.raises(IndexError_, match="python -m bot build"):
+        load_index(settings_for(index_dir=tmp_path / "none"))
+
+
+@pytest.fixture()
+def own_index(tmp_path, settings_for, corpus_copy):
+    settings = settings_for(index_dir=tmp_path / "idx", corpus_dir=corpus_copy)
+    build_index(settings)
+    return settings
+
+
+def test_corrupt_file_is_detected(own_index):
+    live = load_index(own_index).path
+    with open(live / "chunks.jsonl", "a") as fh:
+        fh.write("garbage\n")
+    with pytest.raises(IndexError_, match="corrupt.*python -m bot build"):
+        load_index(own_index)
+
+
+def test_deleted_file_is_detected(own_index):
+    (load_index(own_index).path / "vectors.faiss").unlink()
+    with pytest.raises(IndexError_, match="missing.*python -m bot build"):
+        load_index(own_index)
+
+
+def test_other_model_or_chunking_is_refused(own_index):
+    with pytest.raises(IndexError_, match="model 'all-MiniLM-L6-v2'.*rebuild"):
+        load_index(dataclasses.replace(own_index, model="some/other-model"))
+    with pytest.raises(IndexError_, match="chunking"):
+        load_index(dataclasses.replace(own_index, chunk_sentences=5))
+
+
+def test_failed_build_leaves_the_old_index_serving(own_index):
+    before = load_index(own_index).manifest["version"]
+    for f in own_index.corpus_dir.iterdir():
+        f.write_text("", encoding="utf-8")  # every article now empty: the build must fail
+    with pytest.raises(CorpusError):
+        build_index(own_index)
+    assert load_index(own_index).manifest["version"] == before
+
+
+def test_unreadable_article_is_skipped_and_build_goes_on(own_index):
+    (own_index.corpus_dir / "broken.txt").write_bytes(b"\xff\xfe\x00bad")
+    summary = build_index(own_index)
+    assert [s.path for s in summary.skipped] == ["broken.txt"]
+    assert summary.articles == 5
+    assert load_index(own_index).manifest["version"] == summary.version
+
+
+def test_a_second_build_at_once_is_refused(own_index):
+    with build_lock(own_index.index_dir):
+        with pytest.raises(BuildError, match="already running"):
+            build_index(own_index)

@@ -1,0 +1,83 @@
+"""Triage rules one by one. The full labelled vignette set lives in tests/data (issue 3)."""
+import pytest
+
+from bot.triage import triage
+
+EMERGENCIES = [
+    "I can't control my bladder and my back hurts",
+    "I wet myself this morning and my lower back is agony",
+    "cant pee since yesterday and my back is killing me",
+    "I have numbness in my groin",
+    "numb down there since this morning",
+    "also I can't feel anything when I wipe",
+    "I've lost control of my bowels",
+    "my legs are getting weaker and weaker",
+    "legs giving way when I walk",
+    "I fell off a ladder and now my back is killing me",
+    "I was in a car crash yesterday and my neck hurts",
+    "I have chest pain spreading to my back and arm",
+    "stiff neck with a fever and a headache",
+    "I want to kill myself",
+    "I think I might have lost bladder control",
+    "no fever and I wet myself",
+]
+NOT_ESCALATED = [
+    "no numbness, just stiff",
+    "How do I stretch my upper back?",
+    "I fell asleep at my desk and my neck is stiff",
+    "weak coffee and a stiff neck this morning",
+    "my laptop crashed and my shoulders are tense",
+    "I don't have a fever",
+    "without any bladder problems, just an ache",
+    "I had a fever last year but now only my back aches",
+    "my mother had cancer",
+    "what are the warning signs of cauda equina?",
+    "what if my legs go numb?",
+    "bladder problems have been ruled out",
+]
+
+
+@pytest.mark.parametrize("message", EMERGENCIES)
+def test_emergencies_escalate(message):
+    e = triage(message).escalation
+    assert e is not None and e.level == "emergency" and e.reasons
+
+
+@pytest.mark.parametrize("message", NOT_ESCALATED)
+def test_ordinary_and_hard_negatives_do_not(message):
+    assert triage(message).escalation is None
+
+
+def test_fever_is_urgent_not_emergency():
+    e = triage("I have a fever and my back hurts").escalation
+    assert e.level == "urgent" and e.flags == ["fever"]
+
+
+def test_history_of_cancer_is_itself_the_flag():
+    assert triage("I have a history of cancer and new back pain").escalation.level == "urgent"
+
+
+def test_negation_scope_ends_at_but():
+    assert triage("I don't have back pain but I can't pee").escalation.level == "emergency"
+
+
+def test_hypothetical_gets_information_not_alarm():
+    r = triage("what if my legs go numb?")
+    assert r.escalation is None and r.asks_about_red_flags and "progressive_neuro" in r.asked_about
+
+
+def test_question_about_own_symptom_still_escalates():
+    assert triage("what is this numbness in my groin?").escalation.level == "emergency"
+
+
+def test_flags_accumulate_and_remind_until_help():
+    h = [{"role": "user", "content": "I can't control my bladder"}, {"role": "assistant", "content": "..."}]
+    later = triage("how do I stretch?", h).escalation
+    assert later.level == "emergency" and later.ongoing
+    assert triage("I called 911 and the ambulance is coming", h).escalation is None
+    h2 = h + [{"role": "user", "content": "I called 911"}, {"role": "assistant", "content": "..."}]
+    assert triage("how do I stretch?", h2).escalation is None
+
+
+def test_self_harm_is_marked_for_the_crisis_line():
+    assert triage("I don't want to live anymore").escalation.crisis
