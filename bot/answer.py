@@ -27,6 +27,10 @@ SMALL_TALK_REPLIES = {
     "empty": "Please type a question about back or neck pain, for example: \"How do I stretch my upper back?\"",
 }
 
+HOLDING_BACK = (
+    "I'll hold back on exercises and stretches until a doctor has checked you, because they could make things worse."
+)
+
 NOT_COVERED_REPLIES = {
     "medicine": "My articles don't cover medicines or doses. A pharmacist or doctor can tell you what is safe for you to take.",
     "pregnancy": "My articles don't cover back pain in pregnancy. A midwife, doctor or physiotherapist can advise you safely.",

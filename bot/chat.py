@@ -82,6 +82,9 @@ class Chatbot:
         u = understand(message, history)
         if u.intent in A.SMALL_TALK_REPLIES:
             return self._plain(lead_parts + [A.SMALL_TALK_REPLIES[u.intent]], esc, u.intent)
+        if esc and esc.level == "emergency":
+            # Until the person says they got help, no self-care advice: the reminder is the answer.
+            return self._plain(lead_parts + [A.HOLDING_BACK], esc, "escalation")
         if u.intent == "capabilities":
             return self._plain(lead_parts + [self._capabilities()], esc, u.intent)
         if u.intent == "not_covered":
