@@ -49,6 +49,36 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from pathlib import Path
+
+    from . import evaluation as ev
+
+    tests = Path(__file__).resolve().parent.parent / "tests" / "data"
+    if args.triage:
+        r = ev.evaluate_triage(ev.load_vignettes(Path(args.vignettes or tests / "triage_vignettes.jsonl")))
+        print(f"Triage on {r.n} vignettes")
+        print("| metric | value |\n| --- | --- |")
+        print(f"| sensitivity (any escalation) | {r.sensitivity:.3f} |")
+        print(f"| sensitivity for emergencies | {r.emergency_sensitivity:.3f} |")
+        print(f"| specificity | {r.specificity:.3f} |")
+        print(f"| level agreement | {r.level_agreement:.3f} |")
+        print(f"\nMisclassified ({len(r.misclassified)}):")
+        for messages, expected, got in r.misclassified:
+            print(f"- expected {expected or 'none'}, got {got or 'none'}: {messages}")
+        return 0
+    from .chat import Chatbot
+
+    bot = Chatbot.load(settings=_settings(args))
+    r = ev.evaluate_retrieval(bot.search, ev.load_questions(Path(args.questions or tests / "questions.jsonl")))
+    print(f"Dense retrieval on {r.n} questions (single-hit recall)")
+    print("| recall@1 | recall@3 | recall@5 | MRR |\n| --- | --- | --- | --- |")
+    print(f"| {r.recall[1]:.3f} | {r.recall[3]:.3f} | {r.recall[5]:.3f} | {r.mrr:.3f} |")
+    for q in r.misses:
+        print(f"- not in the top 3: {q}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="BackBot: back and neck pain answers from articles.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--model", help="embedding model the index was built with")
     a.add_argument("--json", action="store_true", help="print the reply as JSON")
     a.set_defaults(func=cmd_ask)
+
+    e = sub.add_parser("eval", help="measure retrieval on labelled questions, or triage with --triage")
+    e.add_argument("--triage", action="store_true", help="evaluate red-flag triage on the labelled vignettes")
+    e.add_argument("--vignettes", help="triage vignettes (JSONL; default tests/data/triage_vignettes.jsonl)")
+    e.add_argument("--questions", help="labelled questions (JSONL; default tests/data/questions.jsonl)")
+    e.add_argument("--index", help="index folder (default: index/)")
+    e.set_defaults(func=cmd_eval)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -80,3 +80,54 @@ def calibrate_threshold(scores_in: list[float], scores_out: list[float]) -> tupl
         if best_key is None or key > best_key:
             best, best_key = t, key
     return best, curve
+
+
+# ---------------------------------------------------------------- triage
+
+
+@dataclass(frozen=True)
+class TriageReport:
+    n: int
+    sensitivity: float  # share of must-escalate vignettes that escalated (any level)
+    emergency_sensitivity: float  # share of emergencies escalated as emergencies
+    specificity: float  # share of must-not vignettes left alone
+    level_agreement: float  # share of escalating vignettes given the labelled level
+    misclassified: list[tuple[str, str | None, str | None]]  # (messages, expected, got)
+
+
+def load_vignettes(path: Path) -> list[dict]:
+    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+def evaluate_triage(vignettes: list[dict]) -> TriageReport:
+    """Run triage on the last turn of each vignette, with the earlier turns as history."""
+    from .triage import triage
+
+    pos = neg = pos_hit = neg_ok = level_ok = emerg = emerg_hit = 0
+    wrong = []
+    for v in vignettes:
+        *earlier, last = v["messages"]
+        history = [m for t in earlier for m in ({"role": "user", "content": t}, {"role": "assistant", "content": "..."})]
+        e = triage(last, history).escalation
+        got = e.level if e else None
+        expected = v["level"]
+        if expected:
+            pos += 1
+            pos_hit += got is not None
+            level_ok += got == expected
+            if expected == "emergency":
+                emerg += 1
+                emerg_hit += got == "emergency"
+        else:
+            neg += 1
+            neg_ok += got is None
+        if got != expected:
+            wrong.append((" / ".join(v["messages"]), expected, got))
+    return TriageReport(
+        n=len(vignettes),
+        sensitivity=pos_hit / max(1, pos),
+        emergency_sensitivity=emerg_hit / max(1, emerg),
+        specificity=neg_ok / max(1, neg),
+        level_agreement=level_ok / max(1, pos),
+        misclassified=wrong,
+    )

@@ -81,3 +81,34 @@ def test_flags_accumulate_and_remind_until_help():
 
 def test_self_harm_is_marked_for_the_crisis_line():
     assert triage("I don't want to live anymore").escalation.crisis
+
+
+def test_labelled_vignettes_meet_the_targets():
+    from pathlib import Path
+
+    from bot.evaluation import evaluate_triage, load_vignettes
+
+    vignettes = load_vignettes(Path(__file__).resolve().parent / "data" / "triage_vignettes.jsonl")
+    must, must_not = [v for v in vignettes if v["level"]], [v for v in vignettes if not v["level"]]
+    assert len(vignettes) >= 120 and len(must) >= 60 and len(must_not) >= 60
+    assert any(len(v["messages"]) > 1 for v in must) and any(len(v["messages"]) > 1 for v in must_not)
+    r = evaluate_triage(vignettes)
+    assert r.emergency_sensitivity == 1.0, r.misclassified
+    assert r.sensitivity >= 0.98 and r.specificity >= 0.95, r.misclassified
+
+
+@pytest.mark.parametrize("message,modifier", [
+    ("no numbness in my groin", "negated"),
+    ("bladder problems have been ruled out", "negated"),
+    ("I had a fever last year", "historical"),
+    ("my mother has bladder incontinence", "other_experiencer"),
+    ("what if my legs go numb", "hypothetical"),
+    ("what are the symptoms of saddle numbness", "informational"),
+    ("not only is there numbness in my groin", ""),  # pseudo-trigger: modifies nothing
+    ("I think my groin is numb", ""),  # uncertainty never suppresses
+])
+def test_context_rules_one_by_one(message, modifier):
+    from bot.triage import find_flags
+
+    findings = find_flags(message)
+    assert findings and findings[0].modifier == modifier
