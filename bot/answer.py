@@ -87,7 +87,6 @@ def select_sentences(query: str, hits: list[Hit], limit: int) -> list[tuple[str,
     candidates = []
     seen = set()
     for rank, hit in enumerate(hits):
-        quotable = [(a, b) for a, b, ok in hit.chunk.sentences if ok]
         for i, (a, b, ok) in enumerate(hit.chunk.sentences):
             if not ok:
                 continue

@@ -78,6 +78,7 @@ class ContextRules:
     help_obtained: tuple[re.Pattern, ...]
     asks_about_red_flags: tuple[re.Pattern, ...]
     safety_net: tuple[re.Pattern, ...]
+    safety_net_advice: str
 
 
 MODIFIERS = ("negated", "historical", "other_experiencer", "hypothetical", "informational")
@@ -90,8 +91,13 @@ def _alternation(phrases: list[str]) -> re.Pattern:
 
 
 @lru_cache(maxsize=1)
+def _catalogue() -> dict:
+    return json.loads((DATA / "red_flags.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def red_flags() -> tuple[RedFlag, ...]:
-    data = json.loads((DATA / "red_flags.json").read_text(encoding="utf-8"))
+    data = _catalogue()
     flags = []
     for f in data["flags"]:
         groups = f.get("all_of") or [f["patterns"]]
@@ -112,7 +118,7 @@ def red_flags() -> tuple[RedFlag, ...]:
 @lru_cache(maxsize=1)
 def context_rules() -> ContextRules:
     data = json.loads((DATA / "context_rules.json").read_text(encoding="utf-8"))
-    safety = json.loads((DATA / "red_flags.json").read_text(encoding="utf-8"))["routine_safety_net"]
+    safety = _catalogue()["routine_safety_net"]
     return ContextRules(
         negation_window=data["negation_window_words"],
         pseudo=_alternation(data["pseudo"]),
@@ -122,11 +128,12 @@ def context_rules() -> ContextRules:
         help_obtained=tuple(re.compile(p) for p in data["help_obtained"]),
         asks_about_red_flags=tuple(re.compile(p) for p in data["asks_about_red_flags"]),
         safety_net=tuple(re.compile(p) for p in safety["patterns"]),
+        safety_net_advice=safety["advice"],
     )
 
 
 def safety_net_advice() -> str:
-    return json.loads((DATA / "red_flags.json").read_text(encoding="utf-8"))["routine_safety_net"]["advice"]
+    return context_rules().safety_net_advice
 
 
 _CONTRACTIONS = [
@@ -264,8 +271,8 @@ def triage(message: str, history: list[dict] | None = None, splitter: PunktSente
 
     now_flags = _affirmed_flags(past + now)
     past_flags = _affirmed_flags(past)
-    new_ids = {f.id for f in now_flags} - {f.id for f in past_flags}
-    raised_now = any(f.turn == len(earlier) and not f.modifier for f in now) and bool(new_ids or _affirmed_flags(now))
+    # This message raises an escalation when it completes a flag or states one on its own.
+    raised_now = bool({f.id for f in now_flags} - {f.id for f in past_flags}) or bool(_affirmed_flags(now))
     if current_help and not _affirmed_flags(now):
         escalation = None  # they told us they got help: stop repeating the alarm
     elif raised_now:

@@ -1,12 +1,10 @@
 """End-to-end through `Chatbot`: the contract other tools rely on."""
-import json
 import re
 from pathlib import Path
 
 import pytest
 
 from bot.answer import DISCLAIMER
-from bot.index import prepare
 
 DATA = Path(__file__).resolve().parent / "data"
 EXERCISE_WORDS = re.compile(r"\b(stretch\w*|exercis\w*|yoga|foam roller|massage)\b", re.I)
