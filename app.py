@@ -12,7 +12,7 @@ import sys
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.answer import DISCLAIMER, escape_markdown  # noqa: E402
+from bot.answer import DISCLAIMER, escape_markdown, page_markdown, phone_link  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 EXAMPLES = [
@@ -26,6 +26,19 @@ EXAMPLES = [
 CSS = """
 .backbot-header h1 { margin-bottom: 0.2em; }
 .backbot-disclaimer { border-left: 4px solid #b45309; background: #fffbeb; padding: 0.6em 0.9em; border-radius: 6px; color: #1f2937; }
+/* Escalations must be unmissable and not rely on colour alone: a thick border, a heading
+   with an icon, and role=alert so screen readers announce them. Contrast >= 7:1. */
+.backbot-alert { border: 3px solid; border-radius: 8px; padding: 0.4em 1em 0.6em; margin-bottom: 0.8em; color: #111827; }
+.backbot-alert h2 { margin-top: 0.3em; font-size: 1.25em; }
+.backbot-alert a[href^="tel:"] { font-weight: 700; text-decoration: underline; color: inherit; font-size: 1.1em; }
+.backbot-emergency { border-color: #b91c1c; background: #fef2f2; }
+.backbot-emergency h2, .backbot-emergency a[href^="tel:"] { color: #991b1b; }
+.backbot-urgent { border-color: #b45309; background: #fffbeb; }
+.backbot-urgent h2 { color: #92400e; }
+.backbot-crisis { border-color: #1d4ed8; background: #eff6ff; }
+.backbot-crisis h2, .backbot-crisis a[href^="tel:"] { color: #1e3a8a; }
+.backbot-reminder { border-width: 2px; padding-top: 0.6em; }
+.dark .backbot-alert { color: #111827; }
 """
 
 
@@ -49,7 +62,8 @@ def build_page(bot):
             return "", gr.skip(), gr.skip()
         reply = bot.reply(message, raw)
         # Keep enough of a long message for triage in later turns, not all of it.
-        raw = raw + [{"role": "user", "content": message[: limit * 10]}, {"role": "assistant", "content": reply.text}]
+        raw = raw + [{"role": "user", "content": message[: limit * 10]},
+                     {"role": "assistant", "content": page_markdown(reply)}]
         return "", shown_history(raw), raw
 
     with gr.Blocks(title="BackBot: back and neck pain information") as page:
@@ -60,7 +74,8 @@ def build_page(bot):
         )
         gr.Markdown(
             f"**Please note:** {DISCLAIMER} If you have loss of bladder or bowel control, numbness around the groin, "
-            f"new leg weakness, or pain after a serious fall or crash, call **{bot.settings.emergency_number}** now.",
+            f"new leg weakness, or pain after a serious fall or crash, "
+            f"**{phone_link(bot.settings.emergency_number, 'call ' + escape_markdown(bot.settings.emergency_number))}** now.",
             elem_classes="backbot-disclaimer",
         )
         raw_history = gr.State([])  # the conversation as typed; per browser session

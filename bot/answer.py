@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .retrieval import Hit
 from .settings import Settings
-from .text import content_stems
+from .text import content_stems, squash_spaces
 from .triage import Escalation
 
 DISCLAIMER = (
@@ -26,6 +26,14 @@ SMALL_TALK_REPLIES = {
     "goodbye": "Take care, and look after your back. Goodbye!",
     "empty": "Please type a question about back or neck pain, for example: \"How do I stretch my upper back?\"",
 }
+
+HELP_OBTAINED = (
+    "I'm glad you're getting help. Until you've been checked, please don't try exercises or stretches. "
+    "Tell the doctor or paramedics everything you noticed and when it started. "
+    "Once you've been seen, I'm happy to answer questions about back and neck pain."
+)
+
+NOTHING_MORE = "My articles don't say more about this; a doctor can tell you what applies to you."
 
 HOLDING_BACK = (
     "I'll hold back on exercises and stretches until a doctor has checked you, because they could make things worse."
@@ -63,6 +71,7 @@ class Reply:
     intent: str = "question"
     query: str = ""
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation number)
+    alert: str = ""  # the escalation part of `text` (markdown), so a page can style it apart
 
     def to_dict(self) -> dict:
         import dataclasses
@@ -147,26 +156,34 @@ def cite(selected: list[tuple[str, Hit]]) -> tuple[list[tuple[str, int]], list[C
 # ---------------------------------------------------------------- rendering
 
 
+def phone_link(number: str, label: str) -> str:
+    """A markdown `tel:` link, so a phone can dial with one tap; plain text if no digits."""
+    digits = re.sub(r"[^0-9+]", "", number)
+    return f"[{label}](tel:{digits})" if digits else label
+
+
 def render_escalation(e: Escalation, settings: Settings) -> str:
     number = escape_markdown(settings.emergency_number)
     crisis = escape_markdown(settings.crisis_line)
+    call = phone_link(settings.emergency_number, f"call {number}")
+    Call = phone_link(settings.emergency_number, f"Call {number}")
     reasons = "\n".join(f"- {escape_markdown(r)}" for r in e.reasons)
     if e.ongoing:
         if e.level == "emergency":
             return (
                 f"> ⚠️ **Reminder: earlier you described signs of an emergency.** If you haven't yet, "
-                f"**call {number}** or go to an emergency department now, and don't try exercises until you have been checked. "
+                f"**{call}** or go to an emergency department now, and don't try exercises until you have been checked. "
                 "Tell me once you've got help."
             )
         return (
             f"> **Reminder:** earlier you described something a doctor should check today. "
-            f"Please contact your doctor or an urgent care service; if it gets worse, call {number}."
+            f"Please contact your doctor or an urgent care service; if it gets worse, {call}."
         )
     if e.crisis:
         head = (
             "## 💙 Please reach out for support now\n\n"
-            f"I'm really sorry you're feeling this way. You don't have to go through it alone: **call or text {crisis}** "
-            f"(suicide and crisis line) to talk to someone now, or **call {number}** if you are in immediate danger or have hurt yourself."
+            f"I'm really sorry you're feeling this way. You don't have to go through it alone: **{phone_link(settings.crisis_line, f'call or text {crisis}')}** "
+            f"(suicide and crisis line) to talk to someone now, or **{call}** if you are in immediate danger or have hurt yourself."
         )
         others = [r for r, f in zip(e.reasons, e.flags) if f != "self_harm"]
         if others:
@@ -175,14 +192,14 @@ def render_escalation(e: Escalation, settings: Settings) -> str:
     if e.level == "emergency":
         return (
             "## ⚠️ Please get help now\n\n"
-            f"What you describe can be a sign of a medical emergency. **Call {number}** or go to the nearest "
+            f"What you describe can be a sign of a medical emergency. **{Call}** or go to the nearest "
             "emergency department now. Don't wait to see if it passes, and don't try exercises or stretches.\n\n"
             f"**Why:**\n{reasons}"
         )
     return (
         "## Please see a doctor today\n\n"
         "What you describe should be checked by a doctor within 24 hours: call your doctor or an urgent care service. "
-        f"If it gets worse quickly, call {number}.\n\n**Why:**\n{reasons}"
+        f"If it gets worse quickly, {call}.\n\n**Why:**\n{reasons}"
     )
 
 
@@ -190,11 +207,29 @@ def render_sources(citations: list[Citation]) -> str:
     lines = ["**Sources**"]
     for c in citations:
         where = f"[{escape_markdown(c.source)}]({c.url})" if c.url.startswith(("http://", "https://")) else escape_markdown(c.source)
-        passage = escape_markdown(c.passage)
+        # One line per passage: a newline inside it would end the markdown quote.
+        passage = escape_markdown(squash_spaces(c.passage))
         for q in c.quoted:
-            passage = passage.replace(escape_markdown(q), f"**{escape_markdown(q)}**", 1)
+            q = escape_markdown(squash_spaces(q))
+            passage = passage.replace(q, f"**{q}**", 1)
         lines.append(f"{c.number}. **{escape_markdown(c.title)}**: {where}\n   > {passage}")
     return "\n".join(lines)
+
+
+def alert_style(e: Escalation) -> str:
+    """CSS classes for a page to show an escalation apart: red emergency, amber urgent,
+    calm blue for a crisis, and a quieter box for a reminder."""
+    kind = "crisis" if e.crisis else e.level
+    return f"backbot-alert backbot-{kind}" + (" backbot-reminder" if e.ongoing else "")
+
+
+def page_markdown(reply: "Reply") -> str:
+    """`reply.text` with its escalation wrapped in a styled box that screen readers announce
+    (role=alert). Only the page uses this; the CLI prints plain markdown."""
+    if not reply.alert or not reply.escalation or reply.alert not in reply.text:
+        return reply.text
+    box = f'<div class="{alert_style(reply.escalation)}" role="alert">\n\n{reply.alert}\n\n</div>'
+    return reply.text.replace(reply.alert, box, 1)
 
 
 def render(parts: list[str], disclaimer: str = DISCLAIMER) -> str:

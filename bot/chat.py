@@ -72,30 +72,33 @@ class Chatbot:
             message = message[: self.settings.max_message_chars]
             note = f"*(Your message was long, so I read the first {self.settings.max_message_chars:,} characters.)*"
         esc = t.escalation
+        alert = A.render_escalation(esc, self.settings) if esc else ""
         if esc and esc.level == "emergency" and not esc.ongoing:
             # An emergency is answered with what to do now and nothing else: no exercises.
-            return A.Reply(
-                text=A.render([A.render_escalation(esc, self.settings)]),
-                answered=False, citations=[], escalation=esc, disclaimer=A.DISCLAIMER, intent="escalation",
-            )
-        lead_parts = [A.render_escalation(esc, self.settings) if esc else "", note]
+            return self._plain([alert], esc, "escalation", alert=alert)
+        lead_parts = [alert, note]
         u = understand(message, history)
+        if t.help_obtained:
+            return self._plain([note, A.HELP_OBTAINED], esc, "help_obtained")
         if u.intent in A.SMALL_TALK_REPLIES:
-            return self._plain(lead_parts + [A.SMALL_TALK_REPLIES[u.intent]], esc, u.intent)
+            return self._plain(lead_parts + [A.SMALL_TALK_REPLIES[u.intent]], esc, u.intent, alert=alert)
         if esc and esc.level == "emergency":
             # Until the person says they got help, no self-care advice: the reminder is the answer.
-            return self._plain(lead_parts + [A.HOLDING_BACK], esc, "escalation")
+            return self._plain(lead_parts + [A.HOLDING_BACK], esc, "escalation", alert=alert)
         if u.intent == "capabilities":
-            return self._plain(lead_parts + [self._capabilities()], esc, u.intent)
+            return self._plain(lead_parts + [self._capabilities()], esc, u.intent, alert=alert)
         if u.intent == "not_covered":
-            return self._plain(lead_parts + [A.NOT_COVERED_REPLIES[u.topic], self._red_flag_info(t)], esc, u.intent)
+            return self._plain(lead_parts + [A.NOT_COVERED_REPLIES[u.topic], self._red_flag_info(t)], esc, u.intent,
+                               alert=alert)
 
         hits = self.search(u.query, self.settings.top_k)
-        if not in_scope(hits, self.settings.min_relevance):
-            return self._plain(lead_parts + [self._not_in_articles(), self._red_flag_info(t)], esc, "out_of_scope", u.query)
-        sentences, citations = A.cite(A.select_sentences(u.query, hits, self.settings.answer_sentences))
+        sentences, citations = [], []
+        if in_scope(hits, self.settings.min_relevance):
+            sentences, citations = A.cite(A.select_sentences(u.query, hits, self.settings.answer_sentences))
         if not sentences:
-            return self._plain(lead_parts + [self._not_in_articles(), self._red_flag_info(t)], esc, "out_of_scope", u.query)
+            # "What are the warning signs?" is answered by the catalogue even when the articles are silent.
+            rest = [self._red_flag_info(t), A.NOTHING_MORE] if t.asks_about_red_flags else [self._not_in_articles()]
+            return self._plain(lead_parts + rest, esc, "out_of_scope", u.query, alert)
         lead = "Here is what my articles say"
         if u.resolved_from:
             lead += f" (answering: *{A.escape_markdown(u.query)}*)"
@@ -104,13 +107,13 @@ class Chatbot:
             parts.append(f"**Good to know:** {safety_net_advice()}")
         return A.Reply(
             text=A.render(parts), answered=True, citations=citations, escalation=esc,
-            disclaimer=A.DISCLAIMER, intent="question", query=u.query, sentences=sentences,
+            disclaimer=A.DISCLAIMER, intent="question", query=u.query, sentences=sentences, alert=alert,
         )
 
-    def _plain(self, parts, esc, intent, query=""):
+    def _plain(self, parts, esc, intent, query="", alert=""):
         return A.Reply(
             text=A.render(parts), answered=False, citations=[], escalation=esc,
-            disclaimer=A.DISCLAIMER, intent=intent, query=query,
+            disclaimer=A.DISCLAIMER, intent=intent, query=query, alert=alert,
         )
 
     def _capabilities(self) -> str:

@@ -65,6 +65,7 @@ class TriageResult:
     asked_about: tuple[str, ...] = ()  # flags mentioned hypothetically or as a question
     asks_about_red_flags: bool = False  # "what are the warning signs?"
     safety_net: bool = False  # pain for weeks / recurring: advise a check-up
+    help_obtained: bool = False  # this message says they got help for an escalation raised earlier
     findings: tuple[Finding, ...] = field(default=(), repr=False)
 
 
@@ -79,6 +80,8 @@ class ContextRules:
     asks_about_red_flags: tuple[re.Pattern, ...]
     safety_net: tuple[re.Pattern, ...]
     safety_net_advice: str
+    spellings: dict[str, str]
+    misspelt: re.Pattern  # whole words of `spellings`
 
 
 MODIFIERS = ("negated", "historical", "other_experiencer", "hypothetical", "informational")
@@ -129,6 +132,8 @@ def context_rules() -> ContextRules:
         asks_about_red_flags=tuple(re.compile(p) for p in data["asks_about_red_flags"]),
         safety_net=tuple(re.compile(p) for p in safety["patterns"]),
         safety_net_advice=safety["advice"],
+        spellings=(sp := {k: v for k, v in data["spellings"].items() if not k.startswith("_")}),
+        misspelt=re.compile(r"\b(" + "|".join(map(re.escape, sp)) + r")\b"),
     )
 
 
@@ -149,7 +154,14 @@ def normalise(text: str) -> str:
     text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
     for pattern, repl in _CONTRACTIONS:
         text = re.sub(pattern, repl, text)
+    rules = context_rules()
+    text = rules.misspelt.sub(lambda m: rules.spellings[m.group()], text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# A negated verb inside a match ("my legs are not weak") negates it, while a negation that is
+# part of the flag ("can not feel", "do not feel when I wipe") does not.
+_NEGATED_INSIDE = re.compile(r"\b(is|are|was|were|am|feel|feels|felt) (not|never)\b")
 
 
 def _clause_bounds(sentence: str, rules: ContextRules) -> list[int]:
@@ -210,6 +222,8 @@ def find_flags(message: str, turn: int = 0, splitter: PunktSentenceTokenizer | N
                 for pattern in group:
                     for m in pattern.finditer(sentence):
                         mod = modifier_for(sentence, m.start(), m.end(), rules, flag)
+                        if not mod and _NEGATED_INSIDE.search(m.group()):
+                            mod = "negated"
                         findings.append(Finding(flag.id, turn, g, m.group(), mod))
     return findings
 
@@ -291,5 +305,6 @@ def triage(message: str, history: list[dict] | None = None, splitter: PunktSente
         asked_about=asked,
         asks_about_red_flags=bool(asked) or any(p.search(text) for p in rules.asks_about_red_flags),
         safety_net=any(p.search(text) for p in rules.safety_net),
+        help_obtained=current_help and bool(past_flags) and escalation is None,
         findings=tuple(past + now),
     )

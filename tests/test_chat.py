@@ -68,8 +68,31 @@ def test_emergency_number_is_a_setting(built_index):
     from bot import Chatbot
 
     settings, _ = built_index
-    bot = Chatbot.load(settings=dataclasses.replace(settings, emergency_number="999"))
-    assert "Call 999" in bot.reply("I fell off a ladder and my back hurts").text
+    bot = Chatbot.load(settings=dataclasses.replace(settings, emergency_number="999", crisis_line="116 123"))
+    r = bot.reply("I fell off a ladder and my back hurts")
+    assert "[Call 999](tel:999)" in r.text  # one tap to dial on a phone
+    assert "(tel:116123)" in bot.reply("I want to end my life").text
+
+
+def test_page_shows_escalations_in_their_own_box(chatbot):
+    from bot.answer import page_markdown
+
+    cases = {
+        "I can't feel anything when I wipe": "backbot-emergency",
+        "I have a fever and my back hurts, what stretches help?": "backbot-urgent",
+        "I keep thinking about killing myself": "backbot-crisis",
+    }
+    for message, style in cases.items():
+        r = chatbot.reply(message)
+        shown = page_markdown(r)
+        assert f'class="backbot-alert {style}" role="alert"' in shown
+        # The box holds the escalation and nothing else; the rest of the reply follows it.
+        box = shown[shown.index("<div"): shown.index("</div>")]
+        assert r.alert in box and "Sources" not in box and r.disclaimer not in box
+    r = chatbot.reply("How do I stretch my upper back?")
+    assert r.alert == "" and page_markdown(r) == r.text
+    h = [{"role": "user", "content": "I can't control my bladder"}, {"role": "assistant", "content": "..."}]
+    assert "backbot-reminder" in page_markdown(chatbot.reply("what stretches help?", h))
 
 
 def test_huge_message_is_truncated_with_a_note(chatbot):
@@ -109,3 +132,19 @@ def test_after_an_emergency_no_self_care_until_help_is_reported(chatbot):
           {"role": "user", "content": "I called 911, the ambulance is on its way"}, {"role": "assistant", "content": "..."}]
     r = chatbot.reply("how do I stretch my upper back?", h)
     assert r.escalation is None and r.answered
+
+
+def test_saying_you_got_help_is_acknowledged_not_treated_as_a_question(chatbot):
+    h = [{"role": "user", "content": "also I can't feel anything when I wipe"}, {"role": "assistant", "content": "..."}]
+    r = chatbot.reply("I called 911, the ambulance is coming", h)
+    assert r.intent == "help_obtained" and r.escalation is None and not r.citations
+    assert "glad" in r.text and "don't cover" not in r.text and DISCLAIMER in r.text
+    # Without an earlier emergency it is just a message like any other.
+    assert chatbot.reply("I called my doctor about my back").intent != "help_obtained"
+
+
+def test_warning_signs_question_leads_with_the_signs(chatbot):
+    r = chatbot.reply("what are the warning signs of cauda equina?")
+    assert r.escalation is None
+    assert r.text.startswith("**Warning signs to know about.**") and "bladder" in r.text
+    assert "don't cover that" not in r.text

@@ -81,6 +81,11 @@ def test_question_gets_cited_answer_and_emergency_is_escalated(server, browser):
     last = alarm.inner_text().strip()
     assert last.startswith("⚠️ Please get help now")  # first, before anything else
     assert "Sources" not in last and "Call 911" in last
+    # Unmissable and announced: its own box, role=alert for screen readers, a link that dials.
+    box = alarm.locator(".backbot-emergency[role=alert]")
+    assert box.count() == 1 and box.locator("a[href='tel:911']").count() == 1
+    colour = box.evaluate("e => getComputedStyle(e).borderTopColor")
+    assert colour == "rgb(185, 28, 28)"
     page.screenshot(path=str(ARTIFACTS / "desktop-emergency.png"), full_page=True)
 
 

@@ -79,16 +79,25 @@ def test_flags_accumulate_and_remind_until_help():
     assert triage("how do I stretch?", h2).escalation is None
 
 
+@pytest.mark.parametrize("typed", ["i cnat controll my bladder", "numbess in my groyn", "I cant pee"])
+def test_common_misspellings_are_understood(typed):
+    e = triage(typed).escalation
+    assert e is not None and e.level == "emergency"
+
+
 def test_self_harm_is_marked_for_the_crisis_line():
     assert triage("I don't want to live anymore").escalation.crisis
 
 
-def test_labelled_vignettes_meet_the_targets():
+@pytest.mark.parametrize("name", ["triage_vignettes.jsonl", "triage_heldout.jsonl"])
+def test_labelled_vignettes_meet_the_targets(name):
     from pathlib import Path
 
     from bot.evaluation import evaluate_triage, load_vignettes
 
-    vignettes = load_vignettes(Path(__file__).resolve().parent / "data" / "triage_vignettes.jsonl")
+    vignettes = load_vignettes(Path(__file__).resolve().parent / "data" / name)
+    if name == "triage_heldout.jsonl":  # the second, later set is smaller; the first carries the counts
+        vignettes += load_vignettes(Path(__file__).resolve().parent / "data" / "triage_vignettes.jsonl")
     must, must_not = [v for v in vignettes if v["level"]], [v for v in vignettes if not v["level"]]
     assert len(vignettes) >= 120 and len(must) >= 60 and len(must_not) >= 60
     assert any(len(v["messages"]) > 1 for v in must) and any(len(v["messages"]) > 1 for v in must_not)
@@ -106,6 +115,10 @@ def test_labelled_vignettes_meet_the_targets():
     ("what are the symptoms of saddle numbness", "informational"),
     ("not only is there numbness in my groin", ""),  # pseudo-trigger: modifies nothing
     ("I think my groin is numb", ""),  # uncertainty never suppresses
+    ("my legs are not weak", "negated"),  # a negated verb inside the phrase itself
+    ("I do not feel it when I wipe", ""),  # ...but a negation that is the symptom is not
+    ("I had a fever last month", "historical"),
+    ("I have had a fever since last month", ""),  # pseudo: "since last month" is ongoing
 ])
 def test_context_rules_one_by_one(message, modifier):
     from bot.triage import find_flags
