@@ -1,4 +1,4 @@
-"""The command line: `python -m bot build | ask`.
+"""The command line: `python -m bot build | ask | eval`.
 
 Only light imports at the top: `ask` should cost the model load and nothing more (no gradio).
 Errors are one sentence on stderr and a non-zero exit, never a traceback.
@@ -6,6 +6,8 @@ Errors are one sentence on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -67,16 +69,81 @@ def cmd_eval(args) -> int:
         for messages, expected, got in r.misclassified:
             print(f"- expected {expected or 'none'}, got {got or 'none'}: {messages}")
         return 0
-    from .chat import Chatbot
+    paths = [Path(p) for p in (args.questions or [tests / "questions.jsonl", tests / "scope.jsonl"])]
+    for p in paths:
+        if not p.is_file():
+            raise ValueError(f"The questions file {p} does not exist.")
+    questions = ev.load_questions(*paths)
+    if not any(q.expected for q in questions):
+        raise ValueError("No labelled questions (rows with \"expected\" phrases) in " + ", ".join(map(str, paths)) + ".")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for m in methods:
+        if m not in ev.METHODS:
+            raise ValueError(f"Unknown method '{m}': choose from {', '.join(ev.METHODS)}.")
+    with _evaluation_index(args) as settings:
+        from .chat import Chatbot
 
-    bot = Chatbot.load(settings=_settings(args))
-    r = ev.evaluate_retrieval(bot.search, ev.load_questions(Path(args.questions or tests / "questions.jsonl")))
-    print(f"Dense retrieval on {r.n} questions (single-hit recall)")
-    print("| recall@1 | recall@3 | recall@5 | MRR |\n| --- | --- | --- | --- |")
-    print(f"| {r.recall[1]:.3f} | {r.recall[3]:.3f} | {r.recall[5]:.3f} | {r.mrr:.3f} |")
-    for q in r.misses:
-        print(f"- not in the top 3: {q}")
+        bot = Chatbot.load(settings=settings)
+        calibrations = ev.calibrate(bot, questions, methods) if args.calibrate else None
+        reports = ev.evaluate_methods(bot, questions, methods)
+        meta = {
+            "corpus": ", ".join(args.corpus) if args.corpus else str(settings.corpus_dir),
+            "questions": ", ".join(map(str, paths)),
+            "labelled questions": sum(1 for q in questions if q.expected),
+            "out-of-scope questions": sum(1 for q in questions if not q.in_scope),
+            "chunks": len(bot.index.chunks),
+            "fusion": f"{settings.fusion} (k={settings.rrf_k}, weights dense {settings.dense_weight} / bm25 {settings.bm25_weight})",
+            "mmr_lambda": settings.mmr_lambda,
+            "lay-term expansion": settings.expand_lay_terms,
+        }
+    from . import report
+
+    if args.json:
+        print(report.to_json(reports, calibrations, meta))
+    else:
+        print(f"Retrieval on {meta['labelled questions']} labelled questions, {meta['out-of-scope questions']} out of scope "
+              f"({meta['chunks']} chunks)\n")
+        print(report.table(reports))
+        print()
+        print(report.details(reports))
+        if calibrations:
+            print("\nCalibration (best balanced accuracy):")
+            print(report.calibration_text(calibrations))
+    if args.report:
+        out = Path(args.report)
+        out.write_text(report.to_html(reports, calibrations, meta), encoding="utf-8")
+        print(f"\nReport written to {out}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _evaluation_index(args):
+    """The index to evaluate: the usual one, or one built now from `--corpus` folders
+    (merged) in a temporary folder, so evaluating never touches the live index."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .index import build_index
+
+    settings = _settings(argparse.Namespace(index=args.index, model=args.model))
+    if not args.corpus:
+        yield settings
+        return
+    with tempfile.TemporaryDirectory(prefix="backbot-eval-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        for n, folder in enumerate(args.corpus):
+            folder = Path(folder)
+            if not folder.is_dir():
+                raise ValueError(f"The corpus folder {folder} does not exist.")
+            # One subfolder per source keeps article ids apart when two folders share file names.
+            shutil.copytree(folder, corpus / f"{n}-{folder.name}" if len(args.corpus) > 1 else corpus)
+        settings = dataclasses.replace(settings, corpus_dir=corpus, index_dir=Path(tmp) / "index")
+        print(f"Building a temporary index from {', '.join(args.corpus)}...", file=sys.stderr)
+        summary = build_index(settings)
+        for s in summary.skipped:
+            print(f"warning: skipped {s.path}: {s.reason}", file=sys.stderr)
+        yield settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,11 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--json", action="store_true", help="print the reply as JSON")
     a.set_defaults(func=cmd_ask)
 
-    e = sub.add_parser("eval", help="measure retrieval on labelled questions, or triage with --triage")
-    e.add_argument("--triage", action="store_true", help="evaluate red-flag triage on the labelled vignettes")
-    e.add_argument("--vignettes", help="triage vignettes (JSONL; default tests/data/triage_vignettes.jsonl)")
-    e.add_argument("--questions", help="labelled questions (JSONL; default tests/data/questions.jsonl)")
+    e = sub.add_parser("eval", help="measure retrieval (dense, BM25, hybrid) on labelled questions, or triage")
+    e.add_argument("--questions", nargs="+", metavar="FILE",
+                   help="labelled JSONL files (default: tests/data/questions.jsonl tests/data/scope.jsonl)")
+    e.add_argument("--corpus", nargs="+", metavar="DIR",
+                   help="evaluate on these article folders (merged) in a temporary index instead of index/")
     e.add_argument("--index", help="index folder (default: index/)")
+    e.add_argument("--model", help="embedding model the index was built with")
+    e.add_argument("--methods", default="dense,bm25,hybrid", help="comma-separated (default: dense,bm25,hybrid)")
+    e.add_argument("--calibrate", action="store_true", help="also fit each method's abstention threshold and show it")
+    e.add_argument("--json", action="store_true", help="print the results as JSON")
+    e.add_argument("--report", metavar="FILE.html", help="write an HTML report with the table and plots")
+    e.add_argument("--triage", action="store_true", help="evaluate red-flag triage on the labelled vignettes instead")
+    e.add_argument("--vignettes", help="triage vignettes (JSONL; default tests/data/triage_vignettes.jsonl)")
     e.set_defaults(func=cmd_eval)
 
     args = parser.parse_args(argv)

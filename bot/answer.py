@@ -107,7 +107,7 @@ def select_sentences(query: str, hits: list[Hit], limit: int) -> list[tuple[str,
             if sentence.endswith("?"):
                 continue  # a question is not an answer
             overlap = len(q & set(content_stems(sentence))) / max(1, len(q))
-            score = overlap + 0.5 * hit.score - 0.05 * rank
+            score = overlap + 0.5 * hit.relevance - 0.05 * rank
             if overlap == 0 and rank > 0:
                 continue
             candidates.append((score, rank, i, sentence, hit))

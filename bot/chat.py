@@ -9,7 +9,8 @@ from pathlib import Path
 from . import answer as A
 from .dialogue import clean_history, understand
 from .index import LoadedIndex, load_index
-from .retrieval import Hit, dense_search, in_scope
+from .retrieval import Hit, in_scope
+from .retrieval import search as retrieve
 from .settings import Settings
 from .triage import TriageResult, safety_net_advice, triage
 
@@ -41,10 +42,11 @@ class Chatbot:
 
         return encode(self.model, [query])[0]
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        if not isinstance(query, str) or not query.strip() or k <= 0:
+    def search(self, query: str, k: int | None = None, method: str | None = None) -> list[Hit]:
+        """Top passages by the settings' retrieval method (or `method`: hybrid, dense, bm25)."""
+        if not isinstance(query, str) or not query.strip():
             return []
-        return dense_search(self.index, self.embed_query(query[: self.settings.max_message_chars]), k)
+        return retrieve(self.index, query[: self.settings.max_message_chars], self.settings, self.embed_query, k, method)
 
     def topics(self) -> list[str]:
         return [a["title"] for a in self.index.articles]
@@ -91,9 +93,9 @@ class Chatbot:
             return self._plain(lead_parts + [A.NOT_COVERED_REPLIES[u.topic], self._red_flag_info(t)], esc, u.intent,
                                alert=alert)
 
-        hits = self.search(u.query, self.settings.top_k)
+        hits = self.search(u.query)
         sentences, citations = [], []
-        if in_scope(hits, self.settings.min_relevance):
+        if in_scope(hits, self.settings.threshold()):
             sentences, citations = A.cite(A.select_sentences(u.query, hits, self.settings.answer_sentences))
         if not sentences:
             # "What are the warning signs?" is answered by the catalogue even when the articles are silent.

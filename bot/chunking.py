@@ -2,12 +2,16 @@
 
 Windows never cross a paragraph break (a new topic usually starts there), and a heading
 line travels with the sentences after it so its words help retrieval.
+
+Only text an answer could use is indexed: garbled or cut-off sentences (scraped SEO soup)
+break a paragraph into runs and are left out, and a window without a single quotable
+sentence is not a chunk. Otherwise keyword soup wins searches it can never answer.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cleaning import CleanArticle
+from .cleaning import CleanArticle, is_noise
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,22 @@ def _windows(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
 def chunk_article(article: CleanArticle, size: int, overlap: int) -> list[Chunk]:
     if size < 1 or not 0 <= overlap < size:
         raise ValueError(f"Chunk size {size} with overlap {overlap} is not usable: need size >= 1 and 0 <= overlap < size.")
-    by_paragraph: dict[int, list] = {}
+    runs: list[list] = []
+    previous = None
     for s in article.sentences:
-        by_paragraph.setdefault(s.paragraph, []).append(s)
+        if is_noise(s.flaw):
+            previous = None  # the run ends here
+            continue
+        if previous is None or s.paragraph != previous.paragraph:
+            runs.append([])
+        runs[-1].append(s)
+        previous = s
     chunks: list[Chunk] = []
-    for para in by_paragraph.values():
-        for a, b in _windows(len(para), size, overlap):
-            group = para[a:b]
+    for run in runs:
+        for a, b in _windows(len(run), size, overlap):
+            group = run[a:b]
+            if not any(s.quotable for s in group):
+                continue
             start, end = group[0].start, group[-1].end
             chunks.append(
                 Chunk(

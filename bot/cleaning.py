@@ -136,6 +136,12 @@ def quality_flaw(sentence: str) -> str:
 
 
 GARBLED = ("cut off", "garbled", "keyword soup", "starts mid-sentence")
+#: Flaws that make a sentence noise, not just unquotable: chunking leaves these out of the index.
+NOISE = GARBLED + ("inside a stretch of garbled text", "run-on text")
+
+
+def is_noise(flaw: str) -> bool:
+    return flaw.startswith(NOISE)
 
 
 def mark_garbled_stretches(flaws: list[str], paragraph_of: list[int], window: int = 4) -> list[str]:
@@ -152,6 +158,9 @@ def mark_garbled_stretches(flaws: list[str], paragraph_of: list[int], window: in
         if len(near) >= window and sum(garbled[j] for j in near) / len(near) >= 0.6:
             marked[i] = "inside a stretch of garbled text"
     return marked
+
+
+_ENDS_SENTENCE = re.compile(r"[.!?][”\"’')]*$")
 
 
 def _dedupe_key(sentence: str) -> str:
@@ -186,7 +195,10 @@ def clean_article(
                 if reason:
                     dropped.append(Dropped(s, reason))
                     continue
-                seen.add(key)
+                # A heading often repeats the sentence that opens its section; remembering the
+                # heading would drop that sentence, the one an answer can quote.
+                if _ENDS_SENTENCE.search(s):
+                    seen.add(key)
                 sep = " " if line_started else ("\n" if para_started else ("\n\n" if parts else ""))
                 parts.append(sep)
                 offset += len(sep)

@@ -23,7 +23,8 @@ NOT_COVERED = {
     r"tylenol|advil|aspirin|naproxen|codeine|tramadol|opioids?|painkillers?|muscle relaxants?|diazepam|gabapentin|"
     r"pregabalin|prescription|medication|medicine|drugs?)\b",
     "pregnancy": r"\b(pregnan\w*|trimester|postpartum|after giving birth|breastfeeding)\b",
-    "children": r"\b(my (child|kid|son|daughter|baby|toddler)|children|child's|kids|infant|teenager'?s?)\b",
+    "children": r"\b(my (child|kid|son|daughter|baby|toddler|teen|teenager)|children|child's|kids|infant|teenager'?s?"
+                r"|(1[0-7]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]years?[- ]old)\b",
 }
 _NOT_COVERED = {k: re.compile(v, re.I) for k, v in NOT_COVERED.items()}
 

@@ -8,6 +8,8 @@ passage in the top k.
 from __future__ import annotations
 
 import json
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,12 +17,24 @@ from pathlib import Path
 @dataclass(frozen=True)
 class LabelledQuestion:
     question: str
-    expected: tuple[str, ...]
+    expected: tuple[str, ...] = ()  # phrases a correct passage contains; empty for scope-only rows
+    in_scope: bool = True
 
 
-def load_questions(path: Path) -> list[LabelledQuestion]:
-    rows = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
-    return [LabelledQuestion(r["question"], tuple(r["expected"])) for r in rows]
+def load_questions(*paths: Path) -> list[LabelledQuestion]:
+    """Rows `{"question", "expected": [...]}` (in scope, with evidence) and
+    `{"question", "in_scope": false|true}` (scope labels only), from one or more JSONL files."""
+    out = []
+    for path in paths:
+        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+                out.append(LabelledQuestion(r["question"], tuple(r.get("expected", ())), bool(r.get("in_scope", True))))
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"{path}, line {n}: expected a JSON object with a \"question\"") from None
+    return out
 
 
 def _fold(text: str) -> str:
@@ -39,28 +53,40 @@ def first_relevant_rank(passages: list[str], expected: tuple[str, ...]) -> int |
     return None
 
 
+def ndcg(passages: list[str], expected: tuple[str, ...], n_relevant: int, k: int = 5) -> float:
+    """Binary-gain nDCG@k; the ideal ranking puts min(k, relevant chunks in the corpus) first."""
+    dcg = sum(1 / math.log2(r + 1) for r, t in enumerate(passages[:k], 1) if is_relevant(t, expected))
+    ideal = sum(1 / math.log2(r + 1) for r in range(1, min(k, n_relevant) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
 @dataclass(frozen=True)
 class RetrievalReport:
     n: int
     recall: dict[int, float]
     mrr: float
     misses: list[str]
+    ndcg5: float = 0.0
 
 
-def evaluate_retrieval(search, questions: list[LabelledQuestion], ks=(1, 3, 5)) -> RetrievalReport:
-    """`search(question, k)` returns passages (objects with .text) best first."""
+def evaluate_retrieval(search, questions: list[LabelledQuestion], ks=(1, 3, 5), corpus_texts: list[str] | None = None) -> RetrievalReport:
+    """`search(question, k)` returns passages (objects with .text) best first. Questions
+    without expected phrases are skipped. `corpus_texts` (all chunks) makes nDCG exact."""
+    questions = [q for q in questions if q.expected]
     depth = max(ks)
-    ranks = []
-    misses = []
+    ranks, gains, misses = [], [], []
     for q in questions:
-        rank = first_relevant_rank([h.text for h in search(q.question, depth)], q.expected)
+        texts = [h.text for h in search(q.question, depth)]
+        rank = first_relevant_rank(texts, q.expected)
         ranks.append(rank)
+        n_rel = sum(is_relevant(t, q.expected) for t in corpus_texts) if corpus_texts else depth
+        gains.append(ndcg(texts, q.expected, n_rel))
         if rank is None or rank > 3:
             misses.append(q.question)
-    n = len(questions)
+    n = max(1, len(questions))
     recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
     mrr = sum(1 / r for r in ranks if r is not None) / n
-    return RetrievalReport(n, recall, mrr, misses)
+    return RetrievalReport(len(questions), recall, mrr, misses, sum(gains) / n)
 
 
 def calibrate_threshold(scores_in: list[float], scores_out: list[float]) -> tuple[float, list[tuple[float, float, float]]]:
@@ -80,6 +106,100 @@ def calibrate_threshold(scores_in: list[float], scores_out: list[float]) -> tupl
         if best_key is None or key > best_key:
             best, best_key = t, key
     return best, curve
+
+
+# ---------------------------------------------------------------- methods side by side
+
+METHODS = ("dense", "bm25", "hybrid")
+RECALL_KS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+
+
+@dataclass(frozen=True)
+class MethodReport:
+    method: str
+    retrieval: RetrievalReport
+    recall_curve: dict[int, float]  # recall@k for k = 1..10, for the plot
+    threshold: float
+    oos_precision: float  # of the questions BackBot declined, the share truly out of scope
+    oos_recall: float  # of the out-of-scope questions, the share declined
+    oos_errors: list[str]  # wrongly answered or wrongly declined
+    latency_ms: float  # mean search time per question
+
+
+def declines(bot, question: str, method: str, threshold: float) -> bool:
+    """Whether BackBot would say its articles don't cover this: an honest 'not covered'
+    topic (medicines, pregnancy, children) or a best relevance under the threshold."""
+    from .dialogue import understand
+    from .retrieval import in_scope
+
+    if understand(question, []).intent == "not_covered":
+        return True
+    return not in_scope(bot.search(question, None, method), threshold)
+
+
+def evaluate_methods(bot, questions: list[LabelledQuestion], methods=METHODS,
+                     thresholds: dict[str, float] | None = None) -> list[MethodReport]:
+    corpus_texts = [c.text for c in bot.index.chunks]
+    reports = []
+    for method in methods:
+        timings = []
+
+        def timed_search(q, k, method=method):
+            t0 = time.perf_counter()
+            hits = bot.search(q, k, method)
+            timings.append(time.perf_counter() - t0)
+            return hits
+
+        r = evaluate_retrieval(timed_search, questions, RECALL_KS, corpus_texts)
+        t = (thresholds or {}).get(method, bot.settings.threshold(method))
+        tp = fp = fn = 0
+        errors = []
+        for q in questions:
+            declined = declines(bot, q.question, method, t)
+            if declined and not q.in_scope:
+                tp += 1
+            elif declined:
+                fp += 1
+                errors.append(f"declined, but in scope: {q.question}")
+            elif not q.in_scope:
+                fn += 1
+                errors.append(f"answered, but out of scope: {q.question}")
+        five = RetrievalReport(r.n, {k: r.recall[k] for k in (1, 3, 5)}, r.mrr, r.misses, r.ndcg5)
+        reports.append(MethodReport(
+            method, five, r.recall, t,
+            oos_precision=tp / (tp + fp) if tp + fp else 0.0,
+            oos_recall=tp / (tp + fn) if tp + fn else 0.0,
+            oos_errors=errors,
+            latency_ms=1000 * sum(timings) / max(1, len(timings)),
+        ))
+    return reports
+
+
+@dataclass(frozen=True)
+class Calibration:
+    method: str
+    threshold: float
+    curve: list[tuple[float, float, float]]  # (threshold, share of in-scope kept, share of out-of-scope declined)
+    n_in: int
+    n_out: int
+
+
+def calibrate(bot, questions: list[LabelledQuestion], methods=METHODS) -> list[Calibration]:
+    """Best threshold per method on the labelled questions that reach retrieval (questions
+    the dialogue already declines, like drug doses, say nothing about the threshold)."""
+    from .dialogue import understand
+
+    rows = [q for q in questions if understand(q.question, []).intent != "not_covered"]
+    out = []
+    for method in methods:
+        best = {q.question: max((h.relevance for h in bot.search(q.question, None, method)), default=0.0) for q in rows}
+        s_in = [best[q.question] for q in rows if q.in_scope]
+        s_out = [best[q.question] for q in rows if not q.in_scope]
+        if not s_in or not s_out:
+            raise ValueError("calibration needs both in-scope and out-of-scope questions")
+        t, curve = calibrate_threshold(s_in, s_out)
+        out.append(Calibration(method, t, curve, len(s_in), len(s_out)))
+    return out
 
 
 # ---------------------------------------------------------------- triage

@@ -1,7 +1,7 @@
 """Build, publish, load and validate the persisted index.
 
 Layout: `index/CURRENT` names the live version folder `index/v<time>/`, which holds
-`manifest.json`, `vectors.faiss`, `chunks.jsonl`, `articles.jsonl` and `punkt.json`.
+`manifest.json`, `vectors.faiss`, `bm25.json`, `chunks.jsonl`, `articles.jsonl` and `punkt.json`.
 A build writes a new folder beside the live one, verifies it by loading it, and only then
 swaps CURRENT (an atomic rename), so a failed or killed build leaves the old index serving.
 """
@@ -25,13 +25,14 @@ from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 from .chunking import Chunk, chunk_corpus
 from .cleaning import CleanArticle, clean_corpus, normalise
 from .ingest import CorpusError, Skipped, corpus_fingerprint, read_corpus
+from .lexical import TOKENIZER, BM25Stats, bm25_from_json, bm25_to_json, build_bm25
 from .settings import Settings
 from .text import train_sentence_splitter
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-FILES = ("vectors.faiss", "chunks.jsonl", "articles.jsonl", "punkt.json")
+FORMAT_VERSION = 2  # 2: adds the BM25 statistics
+FILES = ("vectors.faiss", "bm25.json", "chunks.jsonl", "articles.jsonl", "punkt.json")
 
 
 class IndexError_(RuntimeError):
@@ -60,6 +61,7 @@ class LoadedIndex:
     chunks: list[Chunk]
     articles: list[dict]  # doc_id, title, source, url, path, text (cleaned)
     splitter: PunktSentenceTokenizer
+    bm25: BM25Stats
 
 
 def build_command(settings: Settings) -> str:
@@ -157,6 +159,8 @@ def build_index(settings: Settings, progress: bool = False) -> BuildSummary:
         staging.mkdir(parents=True)
         try:
             faiss.write_index(index, str(staging / "vectors.faiss"))
+            (staging / "bm25.json").write_text(json.dumps(bm25_to_json(build_bm25([c.text for c in chunks]))),
+                                               encoding="utf-8")
             _write_jsonl(staging / "chunks.jsonl", (dataclasses.asdict(c) for c in chunks))
             _write_jsonl(
                 staging / "articles.jsonl",
@@ -176,6 +180,7 @@ def build_index(settings: Settings, progress: bool = False) -> BuildSummary:
                 "built_at": built_at.isoformat(timespec="seconds"),
                 "version": version,
                 "faiss_type": "flat-ip",
+                "lexical": {"method": "bm25", "tokenizer": TOKENIZER},
                 "counts": {"articles": len(cleaned), "chunks": len(chunks)},
                 "files": {name: _sha256(staging / name) for name in FILES},
             }
@@ -276,12 +281,17 @@ def read_index(path: Path, settings: Settings) -> LoadedIndex:
                   for row in _read_jsonl(path / "chunks.jsonl")]
         articles = list(_read_jsonl(path / "articles.jsonl"))
         splitter = punkt_from_json(json.loads((path / "punkt.json").read_text(encoding="utf-8")))
+        bm25_data = json.loads((path / "bm25.json").read_text(encoding="utf-8"))
     except Exception as e:
         log.exception("index load failed")
         raise IndexError_(f"The index in {path} could not be read ({type(e).__name__}); rebuild it with: {fix}") from None
-    if vectors.d != manifest.get("dimension") or vectors.ntotal != len(chunks):
-        raise IndexError_(f"The index in {path} is inconsistent (vectors and chunks disagree); rebuild it with: {fix}")
-    return LoadedIndex(path, manifest, vectors, chunks, articles, splitter)
+    try:
+        bm25 = bm25_from_json(bm25_data)
+    except (ValueError, KeyError, TypeError) as e:
+        raise IndexError_(f"The keyword index in {path} is inconsistent ({e}); rebuild it with: {fix}") from None
+    if vectors.d != manifest.get("dimension") or vectors.ntotal != len(chunks) or bm25.n_docs != len(chunks):
+        raise IndexError_(f"The index in {path} is inconsistent (vectors, keywords and chunks disagree); rebuild it with: {fix}")
+    return LoadedIndex(path, manifest, vectors, chunks, articles, splitter, bm25)
 
 
 def _read_jsonl(path: Path):

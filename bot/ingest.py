@@ -1,8 +1,9 @@
 """Read a folder of articles into `Article`s: one reader per format, no cleaning here.
 
-Formats: `.txt` (title from the first line when it looks like one, else the file name) and
-`.md` with optional front matter (`id`, `title`, `source`, `url`). A file that can't be read
-is skipped with a warning naming it; the rest of the corpus still builds.
+Formats: `.txt` (title from the file name), `.md` with optional front matter (`id`, `title`,
+`source`, `url`), and `.xml` in the MedQuAD format (one NIH topic per file: its answers become
+the paragraphs). A file that can't be read is skipped with a warning naming it; the rest of
+the corpus still builds.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMATS = (".txt", ".md")
+FORMATS = (".txt", ".md", ".xml")
 MAX_ARTICLE_BYTES = 5_000_000  # a larger file is almost surely not an article
 
 
@@ -54,6 +55,31 @@ def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
     return meta, text[m.end() :]
 
 
+def parse_medquad(text: str, rel: str) -> tuple[dict[str, str], str]:
+    """A MedQuAD document: `<Document url source><Focus/><QAPairs><QAPair><Answer/>...`.
+    Each answer becomes a paragraph; the questions are left out because they are not
+    statements an answer could quote."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(text.encode("utf-8"))
+    except ET.ParseError as e:
+        raise ArticleError(rel, f"is not well-formed XML ({e})") from None
+    if root.tag != "Document":
+        raise ArticleError(rel, f"is XML but not a MedQuAD <Document> (root is <{root.tag}>)")
+    # Inside an answer, a run of spaces is where the web page had a paragraph break.
+    paras = [" ".join(p.split()) for a in root.iter("Answer") for p in re.split(r"\s{3,}|\n\s*\n", a.text or "")]
+    body = "\n\n".join(p for p in paras if p)
+    focus = " ".join((root.findtext("Focus") or "").split())
+    source = root.get("source", "")
+    meta = {
+        "title": focus,
+        "source": f"{source} (NIH), via MedQuAD (Ben Abacha & Demner-Fushman, 2019, CC BY 4.0)" if source else "",
+        "url": root.get("url", ""),
+    }
+    return {k: v for k, v in meta.items() if v}, body
+
+
 def _title_from_name(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
 
@@ -73,7 +99,13 @@ def read_article(path: Path, root: Path) -> Article:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ArticleError(rel, f"is not valid UTF-8 (byte {e.start})") from None
-    meta, body = parse_front_matter(text) if path.suffix == ".md" else ({}, text)
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        meta, body = parse_medquad(text, rel)
+    elif suffix == ".md":
+        meta, body = parse_front_matter(text)
+    else:
+        meta, body = {}, text
     if not body.strip():
         raise ArticleError(rel, "is empty")
     return Article(

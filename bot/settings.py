@@ -28,11 +28,23 @@ class Settings:
     chunk_overlap: int = 1
     embed_batch_size: int = 64
 
-    # Retrieval and answers.
+    # Retrieval: "hybrid" (dense + BM25, fused), "dense" or "bm25". See docs/retrieval.md.
+    retrieval: str = "hybrid"
+    fusion: str = "rrf"  # "rrf" (reciprocal rank fusion) or "weighted" (min-max scaled scores)
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    expand_lay_terms: bool = True  # map "slipped disc" to "herniated disk" etc. before searching
+    candidates: int = 20  # fused candidates that diversity (MMR) chooses from
+    mmr_lambda: float = 0.7  # 1.0 = pure relevance, lower = more diverse passages
     top_k: int = 5
-    # Cosine similarity below which the articles are taken not to cover a question.
-    # Calibrated on tests/data/scope.jsonl: see docs/calibration.md.
-    min_relevance: float = 0.45
+    # Relevance below which the articles are taken not to cover a question, per method.
+    # Calibrated with `python -m bot eval --calibrate`; see docs/retrieval.md.
+    min_relevance: float = 0.333
+    min_relevance_dense: float = 0.434
+    min_relevance_bm25: float = 0.314
     answer_sentences: int = 4
     max_message_chars: int = 2000
 
@@ -73,11 +85,33 @@ class Settings:
         for key in ("corpus_dir", "index_dir"):
             if key in values:
                 values[key] = Path(values[key])
-        return cls(**values)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse values that would fail later in a less clear way."""
+        if self.retrieval not in RETRIEVAL_METHODS:
+            raise SettingsError(f"retrieval must be one of {', '.join(RETRIEVAL_METHODS)}, not {self.retrieval!r}.")
+        if self.fusion not in FUSION_METHODS:
+            raise SettingsError(f"fusion must be one of {', '.join(FUSION_METHODS)}, not {self.fusion!r}.")
+        if not 0.0 <= self.mmr_lambda <= 1.0:
+            raise SettingsError(f"mmr_lambda must be between 0 and 1, not {self.mmr_lambda}.")
+        if self.rrf_k < 1 or self.top_k < 1 or self.candidates < 1:
+            raise SettingsError("rrf_k, top_k and candidates must be at least 1.")
+
+    def threshold(self, method: str | None = None) -> float:
+        """The calibrated relevance threshold for a retrieval method."""
+        method = method or self.retrieval
+        return {"hybrid": self.min_relevance, "dense": self.min_relevance_dense, "bm25": self.min_relevance_bm25}[method]
 
     def chunking(self) -> dict:
         """The settings an index depends on; recorded in its manifest and checked on load."""
         return {"chunk_sentences": self.chunk_sentences, "chunk_overlap": self.chunk_overlap}
+
+
+RETRIEVAL_METHODS = ("hybrid", "dense", "bm25")
+FUSION_METHODS = ("rrf", "weighted")
 
 
 class SettingsError(ValueError):

@@ -47,3 +47,12 @@ def corpus_copy(tmp_path):
     dest = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", dest)
     return dest
+
+
+@pytest.fixture()
+def own_index(tmp_path, settings_for, corpus_copy):
+    settings = settings_for(index_dir=tmp_path / "idx", corpus_dir=corpus_copy)
+    from bot.index import build_index
+
+    build_index(settings)
+    return settings

@@ -40,3 +40,31 @@ def test_build_on_any_folder(tmp_path):
     p = run("ask", "--json", "--index", str(tmp_path / "idx"), "how do I ease a stiff neck from screen time?")
     reply = json.loads(p.stdout)
     assert reply["answered"] and reply["citations"][0]["title"] == "Neck care"
+
+
+def test_eval_prints_the_three_methods_and_writes_a_report(built_index, tmp_path):
+    settings, _ = built_index
+    report = tmp_path / "eval.html"
+    p = run("eval", "--index", str(settings.index_dir), "--json", "--report", str(report))
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert [m["method"] for m in data["methods"]] == ["dense", "bm25", "hybrid"]
+    for m in data["methods"]:
+        assert {"1", "3", "5"} <= set(map(str, m["retrieval"]["recall"])) and m["latency_ms"] > 0
+    html = report.read_text(encoding="utf-8")
+    assert "<table>" in html and html.count("data:image/png;base64,") >= 1 and "hybrid" in html
+
+
+def test_eval_on_another_corpus_and_questions(tmp_path):
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    (corpus / "neck.md").write_text("---\ntitle: Neck care\n---\nGentle neck rolls can ease stiffness after long "
+                                    "screen time. Do five slow rolls each way.\n", encoding="utf-8")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "how many neck rolls should I do", "expected": ["five slow rolls"]}\n'
+                         '{"question": "how do I bake bread", "in_scope": false}\n', encoding="utf-8")
+    p = run("eval", "--corpus", str(corpus), "--questions", str(questions))
+    assert p.returncode == 0, p.stderr
+    assert "| hybrid | 1.000 |" in p.stdout  # one question, found first
+    p = run("eval", "--questions", str(tmp_path / "missing.jsonl"))
+    assert p.returncode == 2 and "does not exist" in p.stderr and "Traceback" not in p.stderr

@@ -13,7 +13,8 @@ def test_build_writes_a_manifest_and_loads(built_index):
     m = idx.manifest
     assert m["model"] == settings.model and m["dimension"] == 384
     assert m["chunking"] == settings.chunking() and len(m["corpus_fingerprint"]) == 64
-    assert m["built_at"] and m["format_version"] == 1
+    assert m["built_at"] and m["format_version"] == 2
+    assert m["lexical"]["method"] == "bm25" and "bm25.json" in m["files"]
     assert idx.vectors.ntotal == len(idx.chunks) == summary.chunks
     # Every chunk is a slice of its article's cleaned text.
     texts = {a["doc_id"]: a["text"] for a in idx.articles}
@@ -24,13 +25,6 @@ def test_build_writes_a_manifest_and_loads(built_index):
 def test_missing_index_names_the_build_command(tmp_path, settings_for):
     with pytest.raises(IndexError_, match="python -m bot build"):
         load_index(settings_for(index_dir=tmp_path / "none"))
-
-
-@pytest.fixture()
-def own_index(tmp_path, settings_for, corpus_copy):
-    settings = settings_for(index_dir=tmp_path / "idx", corpus_dir=corpus_copy)
-    build_index(settings)
-    return settings
 
 
 def test_corrupt_file_is_detected(own_index):

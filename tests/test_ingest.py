@@ -44,3 +44,18 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path):
 def test_missing_corpus_folder_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         read_corpus(tmp_path / "nope")
+
+
+def test_medquad_xml_articles_are_read(tmp_path):
+    nih = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "medquad" / "back-articles"
+    articles, skipped = read_corpus(nih)
+    assert len(articles) == 6 and not skipped
+    sciatica = next(a for a in articles if a.doc_id == "4-sciatica")
+    assert sciatica.title == "Sciatica" and sciatica.url.startswith("https://www.nlm.nih.gov/")
+    assert "MedQuAD" in sciatica.source and "Sciatica is a symptom" in sciatica.text
+    assert "What is (are)" not in sciatica.text  # questions are not quotable statements
+    (tmp_path / "bad.xml").write_text("<Document><Focus>x</Focus", encoding="utf-8")
+    (tmp_path / "other.xml").write_text("<svg></svg>", encoding="utf-8")
+    articles, skipped = read_corpus(tmp_path)
+    reasons = {s.path: s.reason for s in skipped}
+    assert "not well-formed XML" in reasons["bad.xml"] and "not a MedQuAD" in reasons["other.xml"]
