@@ -27,7 +27,7 @@ def table(reports: list[MethodReport]) -> str:
 
 def details(reports: list[MethodReport], method: str = "hybrid") -> str:
     r = next((r for r in reports if r.method == method), reports[-1])
-    out = [f"Thresholds: " + ", ".join(f"{x.method} {x.threshold:.3f}" for x in reports)]
+    out = ["Thresholds: " + ", ".join(f"{x.method} {x.threshold:.3f}" for x in reports)]
     if r.retrieval.misses:
         out.append(f"\n{r.method}: no relevant passage in the top 3 ({len(r.retrieval.misses)}):")
         out += [f"- {q}" for q in r.retrieval.misses]
