@@ -126,36 +126,36 @@ class MethodReport:
     latency_ms: float  # mean search time per question
 
 
-def declines(bot, question: str, method: str, threshold: float) -> bool:
-    """Whether BackBot would say its articles don't cover this: an honest 'not covered'
-    topic (medicines, pregnancy, children) or a best relevance under the threshold."""
-    from .dialogue import understand
-    from .retrieval import in_scope
-
-    if understand(question, []).intent == "not_covered":
-        return True
-    return not in_scope(bot.search(question, None, method), threshold)
-
-
 def evaluate_methods(bot, questions: list[LabelledQuestion], methods=METHODS,
                      thresholds: dict[str, float] | None = None) -> list[MethodReport]:
+    """Retrieval metrics per method, and scope decisions as a person gets them: a question is
+    declined when the reply says the articles don't cover it (a topic like medicine doses, or
+    a best relevance under the method's threshold)."""
+    import dataclasses
+
+    from .chat import Chatbot
+    from .settings import THRESHOLD_FIELDS
+
     corpus_texts = [c.text for c in bot.index.chunks]
     reports = []
     for method in methods:
+        t = (thresholds or {}).get(method, bot.settings.threshold(method))
+        # The same index and model, answering with this method and threshold.
+        settings = dataclasses.replace(bot.settings, retrieval=method, **{THRESHOLD_FIELDS[method]: t})
+        variant = Chatbot(bot.index, settings, bot.model)
         timings = []
 
-        def timed_search(q, k, method=method):
+        def timed_search(q, k, variant=variant):
             t0 = time.perf_counter()
-            hits = bot.search(q, k, method)
+            hits = variant.search(q, k)
             timings.append(time.perf_counter() - t0)
             return hits
 
         r = evaluate_retrieval(timed_search, questions, RECALL_KS, corpus_texts)
-        t = (thresholds or {}).get(method, bot.settings.threshold(method))
         tp = fp = fn = 0
         errors = []
         for q in questions:
-            declined = declines(bot, q.question, method, t)
+            declined = variant.reply(q.question).intent in ("not_covered", "out_of_scope")
             if declined and not q.in_scope:
                 tp += 1
             elif declined:

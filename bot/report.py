@@ -9,6 +9,7 @@ import io
 import json
 
 from .evaluation import Calibration, MethodReport
+from .settings import THRESHOLD_FIELDS
 
 COLUMNS = ("recall@1", "recall@3", "recall@5", "MRR", "nDCG@5", "OOS precision", "OOS recall", "ms/query")
 
@@ -43,8 +44,7 @@ def calibration_text(calibrations: list[Calibration]) -> str:
         best = min(c.curve, key=lambda p: abs(p[0] - c.threshold))
         out.append(f"{c.method}: threshold {c.threshold:.3f} keeps {best[1]:.1%} of {c.n_in} in-scope questions "
                    f"and declines {best[2]:.1%} of {c.n_out} out-of-scope ones")
-    names = {"hybrid": "BACKBOT_MIN_RELEVANCE", "dense": "BACKBOT_MIN_RELEVANCE_DENSE", "bm25": "BACKBOT_MIN_RELEVANCE_BM25"}
-    out.append("To use them: " + " ".join(f"{names[c.method]}={c.threshold:.3f}" for c in calibrations))
+    out.append("To use them: " + " ".join(f"BACKBOT_{THRESHOLD_FIELDS[c.method].upper()}={c.threshold:.3f}" for c in calibrations))
     return "\n".join(out)
 
 

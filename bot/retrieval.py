@@ -112,8 +112,8 @@ def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[
         qv = np.asarray(embed(q), dtype=np.float32)
         rankings.append(dense_ranking(index, qv, n))
         weights.append(settings.dense_weight)
-    q_terms = terms(q)
     if method in ("bm25", "hybrid"):
+        q_terms = terms(q)
         rankings.append(bm25_ranking(index, q_terms, n, settings.bm25_k1, settings.bm25_b))
         weights.append(settings.bm25_weight)
     if len(rankings) == 1:
@@ -124,21 +124,21 @@ def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[
         fused = rrf(rankings, weights, settings.rrf_k)
     candidates = _top(fused, n)
 
-    vectors = {}
-    if qv is not None:
-        # Vectors of the candidates only: cosine for chunks BM25 found, and MMR similarity.
-        vectors = {i: index.vectors.reconstruct(i) for i in candidates}
+    # Per candidate, once: its vector (cosine for chunks BM25 found, MMR similarity) and its
+    # terms (keyword coverage; MMR similarity when there are no vectors).
+    vectors = {i: index.vectors.reconstruct(i) for i in candidates} if qv is not None else {}
+    term_sets = {i: set(terms(index.chunks[i].text)) for i in candidates} if method != "dense" else {}
+    if vectors:
         similarity = lambda i, j: float(vectors[i] @ vectors[j])  # noqa: E731
     else:
-        term_sets = {i: set(terms(index.chunks[i].text)) for i in candidates}
         similarity = lambda i, j: len(term_sets[i] & term_sets[j]) / max(1, len(term_sets[i] | term_sets[j]))  # noqa: E731
     order = mmr(candidates, fused, similarity, k, settings.mmr_lambda)
 
     hits = []
     for i in order:
         c = index.chunks[i]
-        dense = float(vectors[i] @ qv) if qv is not None else 0.0
-        lexical = coverage(index.bm25, q_terms, set(terms(c.text))) if method != "dense" else 0.0
+        dense = float(vectors[i] @ qv) if vectors else 0.0
+        lexical = coverage(index.bm25, q_terms, term_sets[i]) if term_sets else 0.0
         relevance = {"dense": dense, "bm25": lexical, "hybrid": (dense + lexical) / 2}[method]
         hits.append(Hit(c.doc_id, c.chunk_id, c.title, c.text, fused[i], c, dense, lexical, relevance))
     return hits

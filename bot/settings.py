@@ -102,8 +102,7 @@ class Settings:
 
     def threshold(self, method: str | None = None) -> float:
         """The calibrated relevance threshold for a retrieval method."""
-        method = method or self.retrieval
-        return {"hybrid": self.min_relevance, "dense": self.min_relevance_dense, "bm25": self.min_relevance_bm25}[method]
+        return getattr(self, THRESHOLD_FIELDS[method or self.retrieval])
 
     def chunking(self) -> dict:
         """The settings an index depends on; recorded in its manifest and checked on load."""
@@ -111,6 +110,8 @@ class Settings:
 
 
 RETRIEVAL_METHODS = ("hybrid", "dense", "bm25")
+#: The setting that holds each method's calibrated abstention threshold.
+THRESHOLD_FIELDS = {"hybrid": "min_relevance", "dense": "min_relevance_dense", "bm25": "min_relevance_bm25"}
 FUSION_METHODS = ("rrf", "weighted")
 
 
