@@ -1,4 +1,4 @@
-"""The command line: `python -m bot build | ask | eval`.
+"""The command line: `python -m bot build | status | ask | eval`.
 
 Only light imports at the top: `ask` should cost the model load and nothing more (no gradio).
 Errors are one sentence on stderr and a non-zero exit, never a traceback.
@@ -24,18 +24,27 @@ def _settings(args) -> Settings:
 
 
 def cmd_build(args) -> int:
-    from .index import build_index
+    from .index import build_index, prepare
+    from .maintenance import dry_run_text, summary_text
 
     settings = _settings(args)
-    print(f"Building the index from {settings.corpus_dir} into {settings.index_dir} (model {settings.model})...", file=sys.stderr)
-    summary = build_index(settings, progress=not args.quiet)
+    if args.dry_run:
+        print(dry_run_text(prepare(settings, full=args.full), verbose=not args.quiet))
+        return 0
+    print(f"{'Full' if args.full else 'Incremental'} build (a full one if there is no index yet) of {settings.index_dir} from {settings.corpus_dir} (model {settings.model})", file=sys.stderr)
+    stage = (lambda msg: None) if args.quiet else (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True))
+    summary = build_index(settings, progress=not args.quiet, full=args.full, on_stage=stage)
     for s in summary.skipped:
         print(f"warning: skipped {s.path}: {s.reason}", file=sys.stderr)
-    print(
-        f"Built index {summary.version}: {summary.articles} articles, {summary.chunks} chunks, "
-        f"{summary.dropped_sentences} boilerplate/duplicate sentences dropped, {len(summary.skipped)} files skipped, "
-        f"{summary.seconds:.1f} s."
-    )
+    print(summary_text(summary))
+    return 0
+
+
+def cmd_status(args) -> int:
+    from .maintenance import index_status, status_text
+
+    settings = _settings(args)
+    print(status_text(index_status(settings), settings))
     return 0
 
 
@@ -154,8 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--corpus", help="folder of articles (default: corpus/)")
     b.add_argument("--index", help="index folder (default: index/)")
     b.add_argument("--model", help="embedding model: a path or name (default: all-MiniLM-L6-v2)")
-    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--full", action="store_true",
+                   help="rebuild from scratch: retrain the sentence splitter and re-embed every chunk")
+    b.add_argument("--dry-run", action="store_true",
+                   help="read and clean only: report per article what was dropped and why; write nothing")
+    b.add_argument("--quiet", action="store_true", help="no progress output (with --dry-run: totals only)")
     b.set_defaults(func=cmd_build)
+
+    st = sub.add_parser("status", help="show the index and whether the corpus folder has changed since it was built")
+    st.add_argument("--corpus", help="folder of articles (default: corpus/)")
+    st.add_argument("--index", help="index folder (default: index/)")
+    st.add_argument("--model", help="embedding model the index should use")
+    st.set_defaults(func=cmd_status)
 
     a = sub.add_parser("ask", help="answer one question")
     a.add_argument("question")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 from .ingest import Article
-from .text import sentence_spans, squash_spaces, words
+from .text import content_stems, sentence_spans, squash_spaces, words
 
 DATA = Path(__file__).parent / "data"
 
@@ -74,9 +75,16 @@ def normalise(raw: str) -> str:
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     for pattern, replacement in mojibake_repairs():
         text = pattern.sub(replacement, text)
-    # Drop control characters except newlines; zero-width characters too.
-    text = "".join(c for c in text.replace("\t", " ") if c == "\n" or unicodedata.category(c)[0] != "C")
-    return "\n".join(squash_spaces(line) for line in text.split("\n"))
+    # Drop control characters except newlines; zero-width characters too. Most lines are
+    # printable, and str.isprintable() checks that in C: only the rest pay for the loop.
+    return "\n".join(
+        squash_spaces(line if line.isprintable() else _drop_controls(line))
+        for line in text.replace("\t", " ").split("\n")
+    )
+
+
+def _drop_controls(line: str) -> str:
+    return "".join(c for c in line if unicodedata.category(c)[0] != "C")
 
 
 def paragraphs(text: str) -> list[list[str]]:
@@ -85,7 +93,15 @@ def paragraphs(text: str) -> list[list[str]]:
     return [[l for l in b.split("\n") if l.strip()] for b in blocks if b.strip()]
 
 
+@lru_cache(maxsize=1)
+def _any_boilerplate() -> re.Pattern:
+    # One pass over the sentence to rule out the common case; only a hit looks for which.
+    return re.compile("|".join(f"(?:{p.pattern})" for p in boilerplate_patterns()), re.I)
+
+
 def boilerplate_reason(sentence: str) -> str:
+    if not _any_boilerplate().search(sentence):
+        return ""
     for pattern in boilerplate_patterns():
         if pattern.search(sentence):
             return f"boilerplate ({pattern.pattern})"
@@ -162,17 +178,88 @@ def mark_garbled_stretches(flaws: list[str], paragraph_of: list[int], window: in
 
 _ENDS_SENTENCE = re.compile(r"[.!?][”\"’')]*$")
 
+#: Two sentences whose content words overlap this much (Jaccard) say the same thing.
+NEAR_DUPLICATE_JACCARD = 0.8
+NEAR_DUPLICATE_MIN_TERMS = 5  # shorter sentences are compared exactly: one word is a big change
+# A difference in these words changes the meaning, however small the edit.
+_MEANINGFUL = frozenset("not no never don't doesn't didn't can't cannot won't shouldn't isn't aren't without".split())
+_BANDS = 3  # MinHash LSH: 3 bands of 2 hashes find pairs with J >= 0.8 with p > 0.95
+_MULTIPLIERS = ((0x9E3779B1, 0x7F4A7C15), (0x85EBCA77, 0xC2B2AE3D), (0x27D4EB2F, 0x165667B1),
+                (0x61C88647, 0x2545F491), (0x94D049BB, 0x133111EB), (0xBF58476D, 0x1CE4E5B9))
+
 
 def _dedupe_key(sentence: str) -> str:
     return " ".join(words(sentence))
 
 
+@lru_cache(maxsize=200_000)
+def _term_hashes(term: str) -> tuple[int, ...]:
+    # crc32, not hash(): str hashes change between processes, and dedupe must be repeatable.
+    base = zlib.crc32(term.encode("utf-8"))
+    return tuple((base * a + b) & 0xFFFFFFFF for a, b in _MULTIPLIERS)
+
+
+class SeenSentences:
+    """Sentences already kept in the corpus, to drop exact and near-duplicates.
+
+    Exact: same words, ignoring case and punctuation. Near: content stems (stopwords out,
+    Porter stems) with Jaccard >= 0.8, unless the difference is a number or a negation
+    ("hold for 10 seconds" vs "30 seconds" are both kept). Candidates come from MinHash
+    LSH buckets, so the cost stays linear in the corpus size.
+    """
+
+    def __init__(self):
+        self.exact: dict[str, str] = {}
+        self.terms: list[frozenset[str]] = []
+        self.owner: list[str] = []
+        self.buckets: dict[tuple, list[int]] = {}
+        self._last: tuple = ("", None)
+
+    @staticmethod
+    def _bands(terms: frozenset[str]) -> list[tuple]:
+        hashes = [_term_hashes(t) for t in terms]
+        mins = [min(h[i] for h in hashes) for i in range(2 * _BANDS)]
+        return [(b, mins[2 * b], mins[2 * b + 1]) for b in range(_BANDS)]
+
+    def _features(self, sentence: str) -> tuple[str, frozenset[str], list[tuple]]:
+        # The same sentence is checked, then added: compute its features once.
+        if self._last[0] != sentence:
+            terms = frozenset(content_stems(sentence))
+            bands = self._bands(terms) if len(terms) >= NEAR_DUPLICATE_MIN_TERMS else []
+            self._last = (sentence, (_dedupe_key(sentence), terms, bands))
+        return self._last[1]
+
+    def duplicate_of(self, sentence: str) -> tuple[str, str]:
+        """(kind, doc_id of the earlier sentence), or ("", "")."""
+        key, terms, bands = self._features(sentence)
+        if key in self.exact:
+            return "duplicate", self.exact[key]
+        for band in bands:
+            for j in self.buckets.get(band, ())[:20]:
+                other = self.terms[j]
+                if len(terms & other) / len(terms | other) >= NEAR_DUPLICATE_JACCARD:
+                    diff = terms ^ other
+                    if not any(t in _MEANINGFUL or any(ch.isdigit() for ch in t) for t in diff):
+                        return "near-duplicate", self.owner[j]
+        return "", ""
+
+    def add(self, sentence: str, doc_id: str) -> None:
+        key, terms, bands = self._features(sentence)
+        self.exact.setdefault(key, doc_id)
+        if not bands:
+            return
+        self.terms.append(terms)
+        self.owner.append(doc_id)
+        for band in bands:
+            self.buckets.setdefault(band, []).append(len(self.terms) - 1)
+
+
 def clean_article(
-    article: Article, splitter: PunktSentenceTokenizer, seen: set[str] | None = None
+    article: Article, splitter: PunktSentenceTokenizer, seen: SeenSentences | None = None
 ) -> CleanArticle:
-    """Split, filter and re-join one article. `seen` carries sentence keys across articles
-    so that a sentence repeated elsewhere in the corpus is kept only once."""
-    seen = set() if seen is None else seen
+    """Split, filter and re-join one article. `seen` carries the sentences kept so far across
+    articles, so that a sentence repeated elsewhere in the corpus is kept only once."""
+    seen = SeenSentences() if seen is None else seen
     parts: list[str] = []
     sentences: list[Sentence] = []
     dropped: list[Dropped] = []
@@ -187,18 +274,19 @@ def clean_article(
                 if not s:
                     continue
                 reason = boilerplate_reason(s)
-                key = _dedupe_key(s)
-                if not reason and key in seen:
-                    reason = "duplicate sentence"
-                if not key:
+                if not reason and not words(s):
                     reason = "no words"
+                if not reason:
+                    kind, where = seen.duplicate_of(s)
+                    if kind:
+                        reason = f"{kind} sentence" + ("" if where == article.doc_id else f" (also in {where})")
                 if reason:
                     dropped.append(Dropped(s, reason))
                     continue
                 # A heading often repeats the sentence that opens its section; remembering the
                 # heading would drop that sentence, the one an answer can quote.
                 if _ENDS_SENTENCE.search(s):
-                    seen.add(key)
+                    seen.add(s, article.doc_id)
                 sep = " " if line_started else ("\n" if para_started else ("\n\n" if parts else ""))
                 parts.append(sep)
                 offset += len(sep)
@@ -223,5 +311,5 @@ def clean_article(
 
 
 def clean_corpus(articles: list[Article], splitter: PunktSentenceTokenizer) -> list[CleanArticle]:
-    seen: set[str] = set()
+    seen = SeenSentences()
     return [clean_article(a, splitter, seen) for a in articles]

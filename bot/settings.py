@@ -27,6 +27,13 @@ class Settings:
     chunk_sentences: int = 3
     chunk_overlap: int = 1
     embed_batch_size: int = 64
+    # FAISS: exact search below this many chunks, HNSW above (measured: docs/benchmarks.md).
+    hnsw_threshold: int = 100_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128
+    # The running page checks index/CURRENT this often and loads a newly published index.
+    reload_seconds: float = 5.0
 
     # Retrieval: "hybrid" (dense + BM25, fused), "dense" or "bm25". See docs/retrieval.md.
     retrieval: str = "hybrid"

@@ -96,8 +96,7 @@ def test_the_method_generalises_to_the_nih_articles(tmp_path_factory, settings_f
 
 def test_every_reply_has_the_disclaimer_and_verbatim_citations(chatbot, built_index):
     settings, _ = built_index
-    cleaned, *_ = prepare(settings)
-    corpus_text = {a.doc_id: a.text for a in cleaned}
+    corpus_text = {a.doc_id: a.text for a in prepare(settings).cleaned}
     questions = [q for q in load_questions(DATA / "questions.jsonl") if q.expected]
     for q in questions:
         r = chatbot.reply(q.question)
