@@ -8,6 +8,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -114,6 +115,10 @@ def main(argv=None) -> int:
     import gradio as gr
 
     theme = gr.themes.Soft(font=[gr.themes.Font("system-ui"), "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    from bot.watch import watch_index
+
+    # A maintainer's `python -m bot build` is picked up without a restart.
+    watch_index(bot, settings.reload_seconds, threading.Event())
     page = build_page(bot)
     page.queue(max_size=64, default_concurrency_limit=2)
     print(f"BackBot is ready at http://{settings.host}:{settings.port}", flush=True)

@@ -8,13 +8,15 @@ from pathlib import Path
 
 from . import answer as A
 from .dialogue import clean_history, understand
-from .index import LoadedIndex, load_index
+from .index import LoadedIndex, current_version_dir, load_index
 from .retrieval import Hit, in_scope
 from .retrieval import search as retrieve
 from .settings import Settings
 from .triage import TriageResult, safety_net_advice, triage
 
 log = logging.getLogger(__name__)
+
+CAPABILITY_TITLES = 20
 
 
 class Chatbot:
@@ -42,14 +44,29 @@ class Chatbot:
 
         return encode(self.model, [query])[0]
 
-    def search(self, query: str, k: int | None = None, method: str | None = None) -> list[Hit]:
+    def search(self, query: str, k: int | None = None, method: str | None = None, index: LoadedIndex | None = None) -> list[Hit]:
         """Top passages by the settings' retrieval method (or `method`: hybrid, dense, bm25)."""
         if not isinstance(query, str) or not query.strip():
             return []
-        return retrieve(self.index, query[: self.settings.max_message_chars], self.settings, self.embed_query, k, method)
+        return retrieve(index or self.index, query[: self.settings.max_message_chars], self.settings, self.embed_query,
+                        k, method)
 
-    def topics(self) -> list[str]:
-        return [a["title"] for a in self.index.articles]
+    def topics(self, index: LoadedIndex | None = None) -> list[str]:
+        return [a["title"] for a in (index or self.index).articles]
+
+    # ------------------------------------------------------------ live reload
+
+    def reload_if_published(self) -> bool:
+        """Load the index version CURRENT now names, if it is not the one in use. The swap
+        is one assignment: a reply already running keeps the index it started with. A new
+        version that can't be used (corrupt, another model) raises IndexError_ and the
+        current one stays."""
+        name = current_version_dir(self.settings).name
+        if name == self.index.path.name:
+            return False
+        self.index = load_index(self.settings)
+        log.info("loaded the newly published index %s", self.index.path.name)
+        return True
 
     # ------------------------------------------------------------ reply
 
@@ -65,10 +82,11 @@ class Chatbot:
             )
 
     def _reply(self, message, history):
+        index = self.index  # one index for the whole reply, even if a reload swaps it meanwhile
         message = message if isinstance(message, str) else ""
         history = clean_history(history)
         # Triage reads the whole message: a red flag at the end of a long text still counts.
-        t = triage(message, history, self.index.splitter)
+        t = triage(message, history, index.splitter)
         note = ""
         if len(message) > self.settings.max_message_chars:
             message = message[: self.settings.max_message_chars]
@@ -88,18 +106,18 @@ class Chatbot:
             # Until the person says they got help, no self-care advice: the reminder is the answer.
             return self._plain(lead_parts + [A.HOLDING_BACK], esc, "escalation", alert=alert)
         if u.intent == "capabilities":
-            return self._plain(lead_parts + [self._capabilities()], esc, u.intent, alert=alert)
+            return self._plain(lead_parts + [self._capabilities(index)], esc, u.intent, alert=alert)
         if u.intent == "not_covered":
             return self._plain(lead_parts + [A.NOT_COVERED_REPLIES[u.topic], self._red_flag_info(t)], esc, u.intent,
                                alert=alert)
 
-        hits = self.search(u.query)
+        hits = self.search(u.query, index=index)
         sentences, citations = [], []
         if in_scope(hits, self.settings.threshold()):
             sentences, citations = A.cite(A.select_sentences(u.query, hits, self.settings.answer_sentences))
         if not sentences:
             # "What are the warning signs?" is answered by the catalogue even when the articles are silent.
-            rest = [self._red_flag_info(t), A.NOTHING_MORE] if t.asks_about_red_flags else [self._not_in_articles()]
+            rest = [self._red_flag_info(t), A.NOTHING_MORE] if t.asks_about_red_flags else [self._not_in_articles(index)]
             return self._plain(lead_parts + rest, esc, "out_of_scope", u.query, alert)
         lead = "Here is what my articles say"
         if u.resolved_from:
@@ -118,16 +136,20 @@ class Chatbot:
             disclaimer=A.DISCLAIMER, intent=intent, query=query, alert=alert,
         )
 
-    def _capabilities(self) -> str:
-        titles = "\n".join(f"- {A.escape_markdown(t)}" for t in self.topics())
+    def _capabilities(self, index: LoadedIndex) -> str:
+        topics = self.topics(index)
+        # A large corpus has thousands of titles: name some, count the rest.
+        titles = "\n".join(f"- {A.escape_markdown(t)}" for t in topics[:CAPABILITY_TITLES])
+        if len(topics) > CAPABILITY_TITLES:
+            titles += f"\n- ... and {len(topics) - CAPABILITY_TITLES:,} more"
         return (
             "I answer questions about back and neck pain by quoting the articles I have, with numbered sources. "
             "If you describe warning signs of something serious, I'll tell you to get help instead. "
             f"I can't diagnose you or advise on medicines.\n\nMy articles:\n{titles}"
         )
 
-    def _not_in_articles(self) -> str:
-        titles = "; ".join(A.escape_markdown(t) for t in self.topics()[:8])
+    def _not_in_articles(self, index: LoadedIndex) -> str:
+        titles = "; ".join(A.escape_markdown(t) for t in self.topics(index)[:8])
         return (
             "Sorry, my articles don't cover that. I can answer questions about back and neck pain: "
             f"causes, stretches and exercises, relief and prevention. My articles are: {titles}."

@@ -70,6 +70,7 @@ class BuildSummary:
     reused: int = 0  # chunks whose vectors came from the embedding cache
     full: bool = False
     faiss: dict = dataclasses.field(default_factory=dict)
+    up_to_date: bool = False  # nothing had changed: no new version was published
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,16 @@ def build_index(settings: Settings, progress: bool = False, full: bool = False, 
         remove_leftovers(settings.index_dir)
         on_stage("reading and cleaning the articles")
         prep = prepare(settings, full=full)
+        live = None if full else previous_build(settings)
+        if live and not prep.changes and live["manifest"].get("corpus_fingerprint") == prep.fingerprint:
+            # Nothing to do; publishing an identical version would only make running pages reload.
+            on_stage("the index is up to date")
+            return BuildSummary(
+                articles=len(prep.cleaned), chunks=len(prep.chunks), skipped=tuple(prep.skipped),
+                seconds=time.perf_counter() - started, version=live["manifest"]["version"],
+                dropped_sentences=sum(len(a.dropped) for a in prep.cleaned), reused=len(prep.chunks),
+                faiss=live["manifest"].get("faiss", {}), up_to_date=True,
+            )
         vectors, encoded, cache, keys = embed_chunks(settings, prep.chunks, full, progress, on_stage)
         on_stage(f"indexing {len(vectors)} vectors")
         index, faiss_info = make_vector_index(

@@ -39,6 +39,9 @@ def changes_text(changes) -> str:
 
 
 def summary_text(s: BuildSummary) -> str:
+    if s.up_to_date:
+        return (f"The index {s.version} is up to date with the corpus ({s.articles} articles, {s.chunks} chunks); "
+                f"nothing was rebuilt. Use --full to rebuild anyway.")
     kind = "Full build" if s.full else "Incremental build"
     faiss = s.faiss.get("type", "?")
     if s.faiss.get("recall_at_10") is not None:

@@ -104,6 +104,8 @@ class Settings:
             raise SettingsError(f"fusion must be one of {', '.join(FUSION_METHODS)}, not {self.fusion!r}.")
         if not 0.0 <= self.mmr_lambda <= 1.0:
             raise SettingsError(f"mmr_lambda must be between 0 and 1, not {self.mmr_lambda}.")
+        if self.reload_seconds <= 0:
+            raise SettingsError(f"reload_seconds must be above 0, not {self.reload_seconds}.")
         if self.rrf_k < 1 or self.top_k < 1 or self.candidates < 1:
             raise SettingsError("rrf_k, top_k and candidates must be at least 1.")
 
