@@ -1,8 +1,14 @@
 """Shared fixtures: one index built from corpus/ into a temporary folder per test session."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -56,3 +62,39 @@ def own_index(tmp_path, settings_for, corpus_copy):
 
     build_index(settings)
     return settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(index_dir, **env):
+    """`python app.py` on a free loopback port, serving `index_dir`; yields its URL once it
+    answers HTTP. Extra keyword arguments become environment variables."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env}
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(index_dir)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app exited: {proc.stdout.read()}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("app did not start within 120 s")
+                time.sleep(0.3)  # polling for the port, not waiting on page state
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
