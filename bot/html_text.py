@@ -23,7 +23,7 @@ _SKIP_ROLES = frozenset("navigation banner contentinfo complementary search dial
 _FURNITURE = re.compile(
     r"(?:^|[\s_-])(cookie|cookies|consent|gdpr|share|sharing|social|newsletter|subscribe|signup|"
     r"banner|breadcrumbs?|related|comments?|advert|ads|ad|promo|popup|modal|sidebar|menu|navbar|"
-    r"nav|footer|disclaimer-bar|author-bio|tags)(?:$|[\s_-])",
+    r"nav|footer|widget|disclaimer-bar|author-bio|tags)(?:$|[\s_-])",
     re.I,
 )
 # The page's header is furniture; an <article>'s header holds its title and is kept.

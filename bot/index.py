@@ -146,7 +146,7 @@ def build_lock(index_dir: Path):
         yield
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -174,7 +174,7 @@ def previous_build(settings: Settings) -> dict | None:
         if (manifest.get("format_version") != FORMAT_VERSION or manifest.get("model") != settings.model
                 or manifest.get("chunking") != settings.chunking()):
             return None
-        articles = {row["doc_id"]: row.get("hash", "") for row in _read_jsonl(path / "articles.jsonl")}
+        articles = {row["doc_id"]: row.get("hash", "") for row in read_jsonl(path / "articles.jsonl")}
         punkt = json.loads((path / "punkt.json").read_text(encoding="utf-8"))
         return {"manifest": manifest, "articles": articles, "punkt": punkt}
     except (IndexError_, OSError, ValueError, KeyError, TypeError):
@@ -221,7 +221,7 @@ def prepare(settings: Settings, full: bool = False) -> Prepared:
 def previous_build_articles(settings: Settings) -> dict[str, str] | None:
     """The live index's articles, even when it was built with other settings (for the summary)."""
     try:
-        return {row["doc_id"]: row.get("hash", "") for row in _read_jsonl(current_version_dir(settings) / "articles.jsonl")}
+        return {row["doc_id"]: row.get("hash", "") for row in read_jsonl(current_version_dir(settings) / "articles.jsonl")}
     except (IndexError_, OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -319,7 +319,7 @@ def build_index(settings: Settings, progress: bool = False, full: bool = False, 
                 "skipped": {sk.path: sk.reason for sk in prep.skipped},
                 "build": {"full": full or not prep.splitter_reused, "encoded": encoded,
                           "reused": len(prep.chunks) - encoded},
-                "files": {name: _sha256(staging / name) for name in FILES},
+                "files": {name: file_sha256(staging / name) for name in FILES},
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             _fsync_dir(staging)
@@ -427,14 +427,14 @@ def read_index(path: Path, settings: Settings) -> LoadedIndex:
         file = path / name
         if not file.is_file():
             raise IndexError_(f"The index file {file} is missing; rebuild it with: {fix}")
-        if _sha256(file) != manifest.get("files", {}).get(name):
+        if file_sha256(file) != manifest.get("files", {}).get(name):
             raise IndexError_(f"The index file {file} is corrupt (checksum mismatch); rebuild it with: {fix}")
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         configure_loaded(vectors, manifest)
         chunks = [Chunk(**{**row, "sentences": tuple(tuple(s) for s in row["sentences"])})
-                  for row in _read_jsonl(path / "chunks.jsonl")]
-        articles = list(_read_jsonl(path / "articles.jsonl"))
+                  for row in read_jsonl(path / "chunks.jsonl")]
+        articles = list(read_jsonl(path / "articles.jsonl"))
         splitter = punkt_from_json(json.loads((path / "punkt.json").read_text(encoding="utf-8")))
         bm25_data = json.loads((path / "bm25.json").read_text(encoding="utf-8"))
     except Exception as e:
@@ -449,7 +449,7 @@ def read_index(path: Path, settings: Settings) -> LoadedIndex:
     return LoadedIndex(path, manifest, vectors, chunks, articles, splitter, bm25)
 
 
-def _read_jsonl(path: Path):
+def read_jsonl(path: Path):
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():

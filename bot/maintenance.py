@@ -5,14 +5,13 @@ Data in, text out; the CLI only prints these.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cleaning import is_noise
-from .index import BuildSummary, IndexError_, Prepared, _read_jsonl, build_command, current_version_dir
+from .index import BuildSummary, IndexError_, Prepared, build_command, current_version_dir, file_sha256, read_jsonl
 from .ingest import CorpusError, corpus_files
 from .settings import Settings
 
@@ -105,14 +104,6 @@ class Status:
         return bool(self.problem or self.new_files or self.changed_files or self.removed_files or self.settings_differ)
 
 
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _timestamp(iso: str) -> float:
     try:
         return dt.datetime.fromisoformat(iso).timestamp()
@@ -128,7 +119,7 @@ def index_status(settings: Settings) -> Status:
         path = current_version_dir(settings)
         st.manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         indexed: dict[str, str] = {}
-        for row in _read_jsonl(path / "articles.jsonl"):
+        for row in read_jsonl(path / "articles.jsonl"):
             indexed[row["path"]] = row.get("sha256", "")
             st.articles += 1
     except IndexError_ as e:
@@ -156,7 +147,7 @@ def index_status(settings: Settings) -> Status:
                 st.still_skipped.append(f"{rel}: {skipped[rel]}")
             else:
                 st.new_files.append(rel)
-        elif indexed[rel] != _file_sha(p):
+        elif indexed[rel] != file_sha256(p):
             st.changed_files.append(rel)
     st.removed_files = sorted(set(indexed) - set(files)) if not st.corpus_problem else []
     return st
