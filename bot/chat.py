@@ -12,6 +12,7 @@ from .index import LoadedIndex, current_version_dir, load_index
 from .retrieval import Hit, in_scope
 from .retrieval import search as retrieve
 from .settings import Settings
+from .timing import stage
 from .triage import TriageResult, safety_net_advice, triage
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,13 @@ class Chatbot:
 
         return encode(self.model, [query])[0]
 
-    def search(self, query: str, k: int | None = None, method: str | None = None, index: LoadedIndex | None = None) -> list[Hit]:
+    def search(self, query: str, k: int | None = None, method: str | None = None, index: LoadedIndex | None = None,
+               timings: dict | None = None) -> list[Hit]:
         """Top passages by the settings' retrieval method (or `method`: hybrid, dense, bm25)."""
         if not isinstance(query, str) or not query.strip():
             return []
         return retrieve(index or self.index, query[: self.settings.max_message_chars], self.settings, self.embed_query,
-                        k, method)
+                        k, method, timings)
 
     def topics(self, index: LoadedIndex | None = None) -> list[str]:
         return [a["title"] for a in (index or self.index).articles]
@@ -70,10 +72,11 @@ class Chatbot:
 
     # ------------------------------------------------------------ reply
 
-    def reply(self, message, history: list[dict] | None = None):
-        """Answer one message. Never raises: an internal error becomes a short apology."""
+    def reply(self, message, history: list[dict] | None = None, timings: dict | None = None):
+        """Answer one message. Never raises: an internal error becomes a short apology.
+        `timings`, if given, receives seconds per stage (for the benchmarks)."""
         try:
-            return self._reply(message, history)
+            return self._reply(message, history, timings)
         except Exception:
             log.exception("reply failed")
             return A.Reply(
@@ -81,12 +84,13 @@ class Chatbot:
                 answered=False, citations=[], escalation=None, disclaimer=A.DISCLAIMER, intent="error",
             )
 
-    def _reply(self, message, history):
+    def _reply(self, message, history, timings=None):
         index = self.index  # one index for the whole reply, even if a reload swaps it meanwhile
         message = message if isinstance(message, str) else ""
         history = clean_history(history)
         # Triage reads the whole message: a red flag at the end of a long text still counts.
-        t = triage(message, history, index.splitter)
+        with stage(timings, "triage"):
+            t = triage(message, history, index.splitter)
         note = ""
         if len(message) > self.settings.max_message_chars:
             message = message[: self.settings.max_message_chars]
@@ -97,7 +101,8 @@ class Chatbot:
             # An emergency is answered with what to do now and nothing else: no exercises.
             return self._plain([alert], esc, "escalation", alert=alert)
         lead_parts = [alert, note]
-        u = understand(message, history)
+        with stage(timings, "query resolution"):
+            u = understand(message, history)
         if t.help_obtained:
             return self._plain([note, A.HELP_OBTAINED], esc, "help_obtained")
         if u.intent in A.SMALL_TALK_REPLIES:
@@ -111,7 +116,11 @@ class Chatbot:
             return self._plain(lead_parts + [A.NOT_COVERED_REPLIES[u.topic], self._red_flag_info(t)], esc, u.intent,
                                alert=alert)
 
-        hits = self.search(u.query, index=index)
+        hits = self.search(u.query, index=index, timings=timings)
+        with stage(timings, "composition"):
+            return self._compose(index, u, t, hits, esc, alert, lead_parts)
+
+    def _compose(self, index, u, t, hits, esc, alert, lead_parts):
         sentences, citations = [], []
         if in_scope(hits, self.settings.threshold()):
             sentences, citations = A.cite(A.select_sentences(u.query, hits, self.settings.answer_sentences))

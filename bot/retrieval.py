@@ -23,6 +23,7 @@ from .chunking import Chunk
 from .index import LoadedIndex
 from .lexical import bm25_scores, coverage, expand_query, terms
 from .settings import Settings
+from .timing import stage
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,9 @@ def mmr(candidates: list[int], relevance: dict[int, float], similarity: Callable
 
 
 def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[str], np.ndarray] | None,
-           k: int | None = None, method: str | None = None) -> list[Hit]:
-    """The top-k passages for `query` by `method` (default: the settings' method)."""
+           k: int | None = None, method: str | None = None, timings: dict | None = None) -> list[Hit]:
+    """The top-k passages for `query` by `method` (default: the settings' method). With
+    `timings`, adds the seconds spent per stage (embedding, dense search, bm25, fusion)."""
     method = method or settings.retrieval
     k = settings.top_k if k is None else k
     if k <= 0 or not index.chunks or not query.strip():
@@ -109,13 +111,22 @@ def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[
     rankings, weights = [], []
     qv = None
     if method in ("dense", "hybrid"):
-        qv = np.asarray(embed(q), dtype=np.float32)
-        rankings.append(dense_ranking(index, qv, n))
+        with stage(timings, "embedding"):
+            qv = np.asarray(embed(q), dtype=np.float32)
+        with stage(timings, "dense search"):
+            rankings.append(dense_ranking(index, qv, n))
         weights.append(settings.dense_weight)
     if method in ("bm25", "hybrid"):
-        q_terms = terms(q)
-        rankings.append(bm25_ranking(index, q_terms, n, settings.bm25_k1, settings.bm25_b))
+        with stage(timings, "bm25"):
+            q_terms = terms(q)
+            rankings.append(bm25_ranking(index, q_terms, n, settings.bm25_k1, settings.bm25_b))
         weights.append(settings.bm25_weight)
+    with stage(timings, "fusion"):
+        return _fuse(index, rankings, weights, method, settings, n, k, qv, q_terms if method != "dense" else [])
+
+
+def _fuse(index, rankings, weights, method, settings, n, k, qv, q_terms) -> list[Hit]:
+    """Fused ranking, then MMR over the candidates, then each hit's relevance."""
     if len(rankings) == 1:
         fused = rankings[0]
     elif settings.fusion == "weighted":
