@@ -201,10 +201,11 @@ def markdown(r: dict) -> str:
         mb = r["medquad_build"]
         lines += ["", "| MedQuAD-size index | build s (after start-up) | wall s | chunks embedded | peak MB |",
                   "| --- | --- | --- | --- | --- |"]
-        for label, key in (("build (embedding cache as left by earlier runs)", "initial"),
+        for label, key in (("build (vectors from the embedding cache of earlier runs)", "initial"),
                            ("add one article", "add_one_article"), ("remove it again", "remove_one_article")):
             x = mb[key]
-            lines.append(f"| {label} | {x['build_s']:.1f} | {x['wall_s']:.1f} | {x['encoded']} | {x['peak_rss_mb']:.0f} |")
+            built = "up to date" if x["build_s"] != x["build_s"] else f"{x['build_s']:.1f}"  # NaN: nothing to build
+            lines.append(f"| {label} | {built} | {x['wall_s']:.1f} | {x['encoded']} | {x['peak_rss_mb']:.0f} |")
     st = r["startup"]
     lines += ["", "### Start-up", "", "| what | seconds | peak/resident MB |", "| --- | --- | --- |",
               f"| floor: import torch + sentence-transformers, load the model, one encode | {st['floor_s']:.2f} | {st['floor_peak_rss_mb']:.0f} |",

@@ -188,16 +188,21 @@ def real_vectors_hnsw(flat_index, settings, queries: int = 200) -> dict:
 
 def run_measured(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
     """Run a command; its wall time, exit code and peak memory (its own, via wait4)."""
+    import tempfile
+
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = b"", b""
-    # wait4 gives this child's own rusage; read the pipes first so it can't block on them.
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"seconds": time.perf_counter() - t, "returncode": proc.returncode, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "stdout": out.decode(errors="replace"), "stderr": err.decode(errors="replace")}
+    # Output goes to files, not pipes: a child that writes more than a pipe holds (a build
+    # warning about 800 skipped records) would block forever while we wait for it.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (peak memory)
+        seconds = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {"seconds": seconds, "returncode": proc.returncode, "peak_rss_mb": usage.ru_maxrss / 1024,
+                "stdout": out.read().decode(errors="replace"), "stderr": err.read().decode(errors="replace")}
 
 
 IMPORT_FLOOR = (

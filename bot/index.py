@@ -30,7 +30,7 @@ from .ingest import FORMATS, Article, CorpusError, Skipped, corpus_fingerprint, 
 from .lexical import TOKENIZER, BM25Stats, bm25_from_json, bm25_to_json, build_bm25
 from .settings import Settings
 from .text import train_sentence_splitter
-from .vector_index import configure_loaded, make_vector_index
+from .vector_index import configure_loaded, make_vector_index, planned
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,11 @@ def build_index(settings: Settings, progress: bool = False, full: bool = False, 
         on_stage("reading and cleaning the articles")
         prep = prepare(settings, full=full)
         live = None if full else previous_build(settings)
-        if live and not prep.changes and live["manifest"].get("corpus_fingerprint") == prep.fingerprint:
+        plan = planned(len(prep.chunks), settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction,
+                       settings.hnsw_ef_search)
+        live_faiss = {k: v for k, v in (live["manifest"].get("faiss") or {}).items() if k != "recall_at_10"} if live else {}
+        if (live and not prep.changes and live["manifest"].get("corpus_fingerprint") == prep.fingerprint
+                and live_faiss == plan):
             # Nothing to do; publishing an identical version would only make running pages reload.
             on_stage("the index is up to date")
             return BuildSummary(

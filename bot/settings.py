@@ -27,8 +27,10 @@ class Settings:
     chunk_sentences: int = 3
     chunk_overlap: int = 1
     embed_batch_size: int = 64
-    # FAISS: exact search below this many chunks, HNSW above (measured: docs/benchmarks.md).
-    hnsw_threshold: int = 100_000
+    # FAISS: exact search below this many chunks, HNSW above. Measured (docs/benchmarks.md):
+    # exact search costs ~7 ms at 51,590 chunks and grows linearly; HNSW over those real
+    # vectors builds in 7 s and keeps recall@10 at 0.998 for 0.4 ms.
+    hnsw_threshold: int = 20_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 128

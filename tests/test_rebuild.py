@@ -195,8 +195,9 @@ def test_hnsw_above_the_threshold_is_recorded_with_its_recall(own_index):
     from bot import Chatbot
 
     settings = dataclasses.replace(own_index, hnsw_threshold=10)
-    summary = build_index(settings, full=True)
+    summary = build_index(settings)  # same corpus, new vector-index settings: re-indexed, nothing re-embedded
     m = load_index(settings).manifest
+    assert not summary.up_to_date and summary.encoded == 0
     assert m["faiss"]["type"] == "hnsw-ip" and summary.faiss["type"] == "hnsw-ip"
     assert m["faiss"]["recall_at_10"] >= 0.95  # ~90 real chunks: HNSW should be near exact
     bot = Chatbot.load(settings=settings)
