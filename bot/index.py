@@ -267,14 +267,16 @@ def build_index(settings: Settings, progress: bool = False, full: bool = False, 
     started = time.perf_counter()
     with build_lock(settings.index_dir):
         remove_leftovers(settings.index_dir)
+        read_at = time.time()  # a file edited after this may not be in the build
         on_stage("reading and cleaning the articles")
         prep = prepare(settings, full=full)
         live = None if full else previous_build(settings)
         plan = planned(len(prep.chunks), settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction,
                        settings.hnsw_ef_search)
         live_faiss = {k: v for k, v in (live["manifest"].get("faiss") or {}).items() if k != "recall_at_10"} if live else {}
+        skipped = [[sk.path, sk.reason] for sk in prep.skipped]
         if (live and not prep.changes and live["manifest"].get("corpus_fingerprint") == prep.fingerprint
-                and live_faiss == plan):
+                and live_faiss == plan and live["manifest"].get("skipped") == skipped):
             # Nothing to do; publishing an identical version would only make running pages reload.
             on_stage("the index is up to date")
             return BuildSummary(
@@ -320,7 +322,8 @@ def build_index(settings: Settings, progress: bool = False, full: bool = False, 
                 "faiss": faiss_info.to_json(),
                 "lexical": {"method": "bm25", "tokenizer": TOKENIZER},
                 "counts": {"articles": len(prep.cleaned), "chunks": len(prep.chunks)},
-                "skipped": {sk.path: sk.reason for sk in prep.skipped},
+                "skipped": skipped,
+                "corpus_read_at": read_at,
                 "build": {"full": full or not prep.splitter_reused, "encoded": encoded,
                           "reused": len(prep.chunks) - encoded},
                 "files": {name: file_sha256(staging / name) for name in FILES},

@@ -138,8 +138,9 @@ def index_status(settings: Settings) -> Status:
     except CorpusError as e:
         st.corpus_problem = str(e)
         files = {}
-    skipped = st.manifest.get("skipped", {}) if isinstance(st.manifest.get("skipped"), dict) else {}
-    built = _timestamp(st.manifest.get("built_at", ""))
+    # [path, reason] pairs; a collection file may have many (one per bad record).
+    skipped = {p: r for p, r in st.manifest.get("skipped", []) if isinstance(p, str)}
+    built = st.manifest.get("corpus_read_at") or _timestamp(st.manifest.get("built_at", ""))
     for rel, p in files.items():
         if rel not in indexed:
             # A file the last build skipped (unreadable, empty) is only news if edited since.

@@ -116,6 +116,14 @@ def test_each_bad_article_is_skipped_with_its_reason_and_the_build_goes_on(own_i
     assert "50 MB" in reasons["huge.txt"] and "limit" in reasons["huge.txt"]
     assert len(summary.skipped) == 6 and summary.articles == 5
     assert load_index(own_index).manifest["counts"]["articles"] == 5
+    # Status doesn't call a skipped file "new" forever, only once it is edited.
+    from bot.maintenance import index_status
+
+    st = index_status(own_index)
+    assert not st.rebuild_needed and len(st.still_skipped) == 6 and not st.new_files
+    (corpus / "empty.md").write_text("---\ntitle: Now written\n---\nA real sentence about posture is here now.\n")
+    st = index_status(own_index)
+    assert st.new_files == ["empty.md"] and st.rebuild_needed
 
 
 # ---------------------------------------------------------------- cleaning
