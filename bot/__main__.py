@@ -24,12 +24,12 @@ def _settings(args) -> Settings:
 
 
 def cmd_build(args) -> int:
-    from .index import build_index, prepare
+    from .build import build_index, prepare, previous_build
     from .maintenance import dry_run_text, summary_text
 
     settings = _settings(args)
     if args.dry_run:
-        print(dry_run_text(prepare(settings, full=args.full), verbose=not args.quiet))
+        print(dry_run_text(prepare(settings, full=args.full, live=previous_build(settings)), verbose=not args.quiet))
         return 0
     print(f"{'Full' if args.full else 'Incremental'} build (a full one if there is no index yet) of {settings.index_dir} from {settings.corpus_dir} (model {settings.model})", file=sys.stderr)
     stage = (lambda msg: None) if args.quiet else (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True))
@@ -133,7 +133,7 @@ def _evaluation_index(args):
     import tempfile
     from pathlib import Path
 
-    from .index import build_index
+    from .build import build_index
 
     settings = _settings(argparse.Namespace(index=args.index, model=args.model))
     if not args.corpus:
@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from .embedding import ModelError
-    from .index import BuildError, IndexError_
+    from .build import BuildError
+    from .index import IndexError_
     from .ingest import CorpusError
 
     try:
@@ -212,6 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; the live index is unchanged.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped reading (`... | head`): not an error. Point stdout at /dev/null so
+        # the interpreter's final flush doesn't raise again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

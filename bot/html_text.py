@@ -9,7 +9,7 @@ paragraph rules work as for `.txt`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 # Never article text, whatever the page.

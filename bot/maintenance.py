@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cleaning import is_noise
-from .index import BuildSummary, IndexError_, Prepared, build_command, current_version_dir, file_sha256, read_jsonl
+from .build import BuildSummary, Prepared
+from .index import IndexError_, build_command, current_version_dir, file_sha256, read_jsonl
 from .ingest import CorpusError, corpus_files
 from .settings import Settings
 

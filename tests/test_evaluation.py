@@ -7,7 +7,7 @@ import pytest
 
 from bot.answer import DISCLAIMER
 from bot.evaluation import calibrate, calibrate_threshold, evaluate_methods, is_relevant, load_questions, ndcg
-from bot.index import prepare
+from bot.build import prepare
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = DATA.parent.parent
@@ -74,7 +74,7 @@ def test_the_method_generalises_to_the_nih_articles(tmp_path_factory, settings_f
     import shutil
 
     from bot import Chatbot
-    from bot.index import build_index
+    from bot.build import build_index
 
     nih = ROOT.parent / "shared" / "data" / "medquad" / "back-articles"
     root = tmp_path_factory.mktemp("merged")

@@ -2,7 +2,8 @@ import dataclasses
 
 import pytest
 
-from bot.index import BuildError, IndexError_, build_index, build_lock, load_index
+from bot.build import BuildError, build_index, build_lock
+from bot.index import IndexError_, load_index
 from bot.ingest import CorpusError
 
 

@@ -7,14 +7,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from bot import embedding
 from bot.cleaning import clean_corpus
-from bot.index import build_index, load_index
+from bot.build import build_index
+from bot.index import load_index
 from bot.ingest import Article, read_corpus
 from bot.text import default_sentence_splitter
 

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from bot import Chatbot
-from bot.index import build_index, load_index, publish
+from bot.build import build_index
+from bot.index import load_index, publish
 from bot.watch import watch_index
 from conftest import running_app
 
