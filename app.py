@@ -1,6 +1,7 @@
 """BackBot's web page: a thin Gradio layer over `bot.Chatbot` (no retrieval or safety logic here).
 
-Run: `python app.py [--host 127.0.0.1] [--port 7860]` (or BACKBOT_HOST / BACKBOT_PORT).
+Run: `python app.py [--host 127.0.0.1] [--port 7860] [--root-path /backbot]` (or BACKBOT_HOST,
+BACKBOT_PORT, BACKBOT_ROOT_PATH). The page loads nothing from the internet.
 """
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ import threading
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.answer import DISCLAIMER, escape_markdown, page_markdown, phone_link  # noqa: E402
+import gradio as gr  # noqa: E402  (at module level: the like handler's gr.LikeData hint must resolve)
+
+from bot.answer import DISCLAIMER, escape_markdown, phone_link  # noqa: E402
+from bot.feedback import Vote, record_vote  # noqa: E402
+from bot.page_view import about_sources_markdown, page_markdown  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+
+log = logging.getLogger("backbot.page")
 
 EXAMPLES = [
     "How do I stretch my upper back?",
@@ -27,6 +34,7 @@ EXAMPLES = [
 CSS = """
 .backbot-header h1 { margin-bottom: 0.2em; }
 .backbot-disclaimer { border-left: 4px solid #b45309; background: #fffbeb; padding: 0.6em 0.9em; border-radius: 6px; color: #1f2937; }
+.backbot-disclaimer a { color: #991b1b; }
 /* Escalations must be unmissable and not rely on colour alone: a thick border, a heading
    with an icon, and role=alert so screen readers announce them. Contrast >= 7:1. */
 .backbot-alert { border: 3px solid; border-radius: 8px; padding: 0.4em 1em 0.6em; margin-bottom: 0.8em; color: #111827; }
@@ -40,7 +48,30 @@ CSS = """
 .backbot-crisis h2, .backbot-crisis a[href^="tel:"] { color: #1e3a8a; }
 .backbot-reminder { border-width: 2px; padding-top: 0.6em; }
 .dark .backbot-alert { color: #111827; }
+/* Sources: one line per source until opened. */
+.backbot-sources { margin-top: 0.6em; font-size: 0.95em; }
+.backbot-source { border: 1px solid #d1d5db; border-radius: 6px; padding: 0.25em 0.6em; margin: 0.3em 0; }
+.backbot-source summary { cursor: pointer; font-weight: 600; }
+.backbot-source summary:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 2px; }
+.backbot-source blockquote { margin: 0.4em 0; padding-left: 0.7em; border-left: 3px solid #9ca3af; }
+.backbot-source mark { background: #fef08a; color: inherit; }
+.backbot-source-where { margin: 0.3em 0; color: #4b5563; font-size: 0.9em; overflow-wrap: anywhere; }
+@media (max-width: 480px) {
+  .backbot-header p, .backbot-disclaimer { font-size: 0.9em; }
+  .backbot-header h1 { font-size: 1.5em; }
+}
+#backbot-chat .bot-row { scroll-margin-top: 2.5em; }  /* clear of the chat's label */
+.backbot-chips { flex-wrap: wrap; gap: 0.4em; }
+.backbot-chips button { border-radius: 999px !important; flex: 0 1 auto !important; min-width: 0 !important; }
 """
+
+
+# After a reply, bring the *start* of the newest answer into view: an escalation or the
+# answer's first sentence must not be scrolled past on a phone (Gradio would show the end).
+SHOW_NEWEST_REPLY = """() => {
+  const rows = document.querySelectorAll('#backbot-chat .bot-row');
+  if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'start', behavior: 'instant'});
+}"""
 
 
 def shown_history(raw: list[dict]) -> list[dict]:
@@ -53,44 +84,86 @@ def shown_history(raw: list[dict]) -> list[dict]:
 
 
 def build_page(bot):
-    import gradio as gr
-
-    limit = bot.settings.max_message_chars
+    settings = bot.settings
+    limit = settings.max_message_chars
 
     def respond(message: str, raw: list[dict]):
         message = message if isinstance(message, str) else ""
         if not message.strip():
             return "", gr.skip(), gr.skip()
         reply = bot.reply(message, raw)
-        # Keep enough of a long message for triage in later turns, not all of it.
-        raw = raw + [{"role": "user", "content": message[: limit * 10]},
-                     {"role": "assistant", "content": page_markdown(reply)}]
+        # The assistant entry keeps what a vote needs (cited doc ids); the chat shows only content.
+        raw = raw + [
+            # Keep enough of a long message for triage in later turns, not all of it.
+            {"role": "user", "content": message[: limit * 10]},
+            {"role": "assistant", "content": page_markdown(reply), "intent": reply.intent,
+             "answered": reply.answered, "doc_ids": list(dict.fromkeys(c.doc_id for c in reply.citations))},
+        ]
         return "", shown_history(raw), raw
+
+    def vote(raw: list[dict], data: gr.LikeData):
+        index = data.index if isinstance(data.index, int) else -1
+        if not (0 <= index < len(raw)) or raw[index]["role"] != "assistant" or not isinstance(data.liked, bool):
+            return
+        question = next((m["content"] for m in reversed(raw[:index]) if m["role"] == "user"), "")
+        entry = raw[index]
+        try:
+            record_vote(settings.feedback_file, Vote(
+                question=question[:limit], doc_ids=tuple(entry.get("doc_ids", ())), vote="up" if data.liked else "down",
+                intent=entry.get("intent", ""), answered=bool(entry.get("answered"))))
+        except OSError as e:  # a full disk must not break the chat; the maintainer sees it in the log
+            log.error("could not record a vote in %s: %s", settings.feedback_file, e)
+            gr.Warning("Sorry, your vote could not be saved.")
+            return
+        gr.Info("Thank you for the feedback.")
 
     with gr.Blocks(title="BackBot: back and neck pain information") as page:
         gr.Markdown(
-            "# BackBot\nAnswers about back and neck pain, quoted from a small set of articles, with numbered sources. "
-            "BackBot is **not** a doctor and can't diagnose you.",
+            "# BackBot\n"
+            "Answers about back and neck pain, **quoted word for word** from a small set of articles, "
+            "with numbered sources you can open. BackBot is **not** a doctor: it can't examine or diagnose you, "
+            "and it doesn't advise on medicines.",
             elem_classes="backbot-header",
         )
         gr.Markdown(
             f"**Please note:** {DISCLAIMER} If you have loss of bladder or bowel control, numbness around the groin, "
             f"new leg weakness, or pain after a serious fall or crash, "
-            f"**{phone_link(bot.settings.emergency_number, 'call ' + escape_markdown(bot.settings.emergency_number))}** now.",
+            f"**{phone_link(settings.emergency_number, 'call ' + escape_markdown(settings.emergency_number))}** now.",
             elem_classes="backbot-disclaimer",
         )
-        raw_history = gr.State([])  # the conversation as typed; per browser session
-        chat = gr.Chatbot(label="Conversation with BackBot", height=520, sanitize_html=True, render_markdown=True)
-        with gr.Row():
-            box = gr.Textbox(placeholder="Ask about back or neck pain…", label="Your question", max_length=limit,
-                             scale=8, autofocus=True)
-            send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
-        gr.Examples(EXAMPLES, inputs=box, label="Example questions")
-        new = gr.Button("New conversation", variant="secondary")
+        raw_history = gr.State([])  # the conversation as typed, with vote data; per browser session
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat = gr.Chatbot(label="Conversation with BackBot", height=520, sanitize_html=True,
+                                  elem_id="backbot-chat", autoscroll=False,
+                                  render_markdown=True, feedback_options=("Like", "Dislike"),
+                                  placeholder="Ask a question below, or pick an example.",
+                                  buttons=["copy", "copy_all"], layout="panel")
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask about back or neck pain…", label="Your question",
+                                     max_length=limit, scale=8, autofocus=True, submit_btn=False)
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                gr.Markdown("Example questions:")
+                with gr.Row(elem_classes="backbot-chips"):
+                    chips = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                new = gr.Button("New conversation", variant="secondary")
+            with gr.Tab("About the sources", id="about") as about_tab:
+                about = gr.Markdown()
 
-        box.submit(respond, [box, raw_history], [box, chat, raw_history], api_name="chat", concurrency_limit=2)
-        send.click(respond, [box, raw_history], [box, chat, raw_history], api_visibility="private", concurrency_limit=2)
-        new.click(lambda: ("", [], []), None, [box, chat, raw_history], api_visibility="private")
+        outputs = [box, chat, raw_history]
+        limits = {"concurrency_limit": settings.concurrency_limit}
+        box.submit(respond, [box, raw_history], outputs, api_name="chat", **limits).then(js=SHOW_NEWEST_REPLY)
+        send.click(respond, [box, raw_history], outputs, api_visibility="private", **limits).then(js=SHOW_NEWEST_REPLY)
+        for chip in chips:
+            chip.click(respond, [chip, raw_history], outputs, api_visibility="private", **limits).then(
+                js=SHOW_NEWEST_REPLY)
+        # Everything the conversation knew goes, red flags included: triage reads only this history.
+        new.click(lambda: ("", [], []), None, outputs, api_visibility="private")
+        chat.clear(lambda: ("", []), None, [box, raw_history], api_visibility="private")  # the chat's own trash button
+        chat.like(vote, [raw_history], None, api_visibility="private")
+        # Read at each visit and tab opening, so a newly published index shows without a restart.
+        page.load(lambda: about_sources_markdown(bot.index), None, about, api_visibility="private")
+        about_tab.select(lambda: about_sources_markdown(bot.index), None, about, api_visibility="private")
     return page
 
 
@@ -98,32 +171,32 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Serve the BackBot chat page.")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 7860)")
+    parser.add_argument("--root-path", help="URL prefix when served behind a reverse proxy, e.g. /backbot")
     parser.add_argument("--index", help="index folder (default index/)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index)
 
     from bot import Chatbot
-    from bot.index import IndexError_
     from bot.embedding import ModelError
+    from bot.index import IndexError_
+    from bot.settings import SettingsError
 
     try:
+        settings = Settings.from_env(host=args.host, port=args.port, index_dir=args.index, root_path=args.root_path)
         bot = Chatbot.load(settings=settings)
-    except (IndexError_, ModelError) as e:
+    except (IndexError_, ModelError, SettingsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    import gradio as gr
-
     theme = gr.themes.Soft(font=[gr.themes.Font("system-ui"), "sans-serif"], font_mono=["ui-monospace", "monospace"])
     from bot.watch import watch_index
 
     # A maintainer's `python -m bot build` is picked up without a restart.
     watch_index(bot, settings.reload_seconds, threading.Event())
     page = build_page(bot)
-    page.queue(max_size=64, default_concurrency_limit=2)
-    print(f"BackBot is ready at http://{settings.host}:{settings.port}", flush=True)
-    page.launch(server_name=settings.host, server_port=settings.port, share=False, theme=theme, css=CSS,
-                footer_links=[], quiet=True)
+    page.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency_limit)
+    print(f"BackBot is ready at http://{settings.host}:{settings.port}{settings.root_path}/", flush=True)
+    page.launch(server_name=settings.host, server_port=settings.port, root_path=settings.root_path or None,
+                share=False, theme=theme, css=CSS, footer_links=[], quiet=True)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The command line: `python -m bot build | status | ask | eval`.
+"""The command line: `python -m bot build | status | ask | eval | feedback`.
 
 Only light imports at the top: `ask` should cost the model load and nothing more (no gradio).
 Errors are one sentence on stderr and a non-zero exit, never a traceback.
@@ -125,6 +125,16 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_feedback(args) -> int:
+    from pathlib import Path
+
+    from .feedback import summarise, summary_text
+
+    settings = Settings.from_env(feedback_file=Path(args.file) if args.file else None)
+    print(summary_text(summarise(settings.feedback_file, top=args.top)))
+    return 0
+
+
 @contextlib.contextmanager
 def _evaluation_index(args):
     """The index to evaluate: the usual one, or one built now from `--corpus` folders
@@ -198,16 +208,22 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--vignettes", help="triage vignettes (JSONL; default tests/data/triage_vignettes.jsonl)")
     e.set_defaults(func=cmd_eval)
 
+    f = sub.add_parser("feedback", help="summarise the thumbs up/down votes from the page")
+    f.add_argument("--file", help="votes file (default: feedback/votes.jsonl or BACKBOT_FEEDBACK_FILE)")
+    f.add_argument("--top", type=int, default=10, help="how many down-voted questions to list (default 10)")
+    f.set_defaults(func=cmd_feedback)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from .embedding import ModelError
     from .build import BuildError
     from .index import IndexError_
     from .ingest import CorpusError
+    from .feedback import FeedbackError
 
     try:
         return args.func(args)
-    except (IndexError_, BuildError, CorpusError, ModelError, SettingsError, ValueError) as e:
+    except (IndexError_, BuildError, CorpusError, ModelError, SettingsError, FeedbackError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

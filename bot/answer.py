@@ -216,22 +216,6 @@ def render_sources(citations: list[Citation]) -> str:
     return "\n".join(lines)
 
 
-def alert_style(e: Escalation) -> str:
-    """CSS classes for a page to show an escalation apart: red emergency, amber urgent,
-    calm blue for a crisis, and a quieter box for a reminder."""
-    kind = "crisis" if e.crisis else e.level
-    return f"backbot-alert backbot-{kind}" + (" backbot-reminder" if e.ongoing else "")
-
-
-def page_markdown(reply: "Reply") -> str:
-    """`reply.text` with its escalation wrapped in a styled box that screen readers announce
-    (role=alert). Only the page uses this; the CLI prints plain markdown."""
-    if not reply.alert or not reply.escalation or reply.alert not in reply.text:
-        return reply.text
-    box = f'<div class="{alert_style(reply.escalation)}" role="alert">\n\n{reply.alert}\n\n</div>'
-    return reply.text.replace(reply.alert, box, 1)
-
-
 def render(parts: list[str], disclaimer: str = DISCLAIMER) -> str:
     body = "\n\n".join(p for p in parts if p)
     return f"{body}\n\n---\n*{disclaimer}*"

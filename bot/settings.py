@@ -61,9 +61,17 @@ class Settings:
     emergency_number: str = "911"
     crisis_line: str = "988"
 
-    # Web page.
+    # Web page. Loopback unless told otherwise; no share link, ever.
     host: str = "127.0.0.1"
     port: int = 7860
+    root_path: str = ""  # the URL prefix when served behind a reverse proxy, e.g. "/backbot"
+    # Replies run two at a time (2 cores); a full queue turns new messages away at once with
+    # "busy, try again" rather than letting them wait minutes.
+    concurrency_limit: int = 2
+    queue_size: int = 64
+    # Thumbs up/down from the page: one JSON line per vote (question, cited doc ids, vote;
+    # no IP, no identity).
+    feedback_file: Path = ROOT / "feedback" / "votes.jsonl"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -91,7 +99,7 @@ class Settings:
                     f"BACKBOT_{field.name.upper()}={raw!r} is not a valid {type(default).__name__}."
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("corpus_dir", "index_dir"):
+        for key in ("corpus_dir", "index_dir", "feedback_file"):
             if key in values:
                 values[key] = Path(values[key])
         settings = cls(**values)
@@ -110,6 +118,10 @@ class Settings:
             raise SettingsError(f"reload_seconds must be above 0, not {self.reload_seconds}.")
         if self.rrf_k < 1 or self.top_k < 1 or self.candidates < 1:
             raise SettingsError("rrf_k, top_k and candidates must be at least 1.")
+        if self.concurrency_limit < 1 or self.queue_size < 1:
+            raise SettingsError("concurrency_limit and queue_size must be at least 1.")
+        if self.root_path and not self.root_path.startswith("/"):
+            raise SettingsError(f"root_path must start with '/', like '/backbot', not {self.root_path!r}.")
 
     def threshold(self, method: str | None = None) -> float:
         """The calibrated relevance threshold for a retrieval method."""

@@ -75,7 +75,7 @@ def test_emergency_number_is_a_setting(built_index):
 
 
 def test_page_shows_escalations_in_their_own_box(chatbot):
-    from bot.answer import page_markdown
+    from bot.page_view import page_markdown
 
     cases = {
         "I can't feel anything when I wipe": "backbot-emergency",
@@ -90,7 +90,7 @@ def test_page_shows_escalations_in_their_own_box(chatbot):
         box = shown[shown.index("<div"): shown.index("</div>")]
         assert r.alert in box and "Sources" not in box and r.disclaimer not in box
     r = chatbot.reply("How do I stretch my upper back?")
-    assert r.alert == "" and page_markdown(r) == r.text
+    assert r.alert == "" and 'role="alert"' not in page_markdown(r)
     h = [{"role": "user", "content": "I can't control my bladder"}, {"role": "assistant", "content": "..."}]
     assert "backbot-reminder" in page_markdown(chatbot.reply("what stretches help?", h))
 
