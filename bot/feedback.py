@@ -81,7 +81,7 @@ def summarise(path: Path, top: int = 10) -> FeedbackSummary:
             summary.up += 1
         elif vote == "down":
             summary.down += 1
-            down_q[" ".join(question.split())] += 1
+            down_q[" ".join(question.split()).lower()] += 1  # "What is SMR" and "what is  smr" are one case
             down_d.update(str(d) for d in row.get("doc_ids") or [])
         else:
             summary.unreadable_lines += 1
