@@ -7,8 +7,11 @@ user text escaped so nothing in them can become markup.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from .retrieval import Hit
 from .settings import Settings
@@ -24,6 +27,11 @@ SMALL_TALK_REPLIES = {
     "greeting": "Hello! I'm BackBot. Ask me about back or neck pain: causes, stretches, exercises, or when to see a doctor.",
     "thanks": "You're welcome. I hope your back feels better soon.",
     "goodbye": "Take care, and look after your back. Goodbye!",
+    "feedback": (
+        "Sorry that didn't help. You could ask it another way: say where it hurts (neck, upper back, lower back) and what "
+        "you'd like to know (causes, stretches, relief, or when to see a doctor), or ask \"what else?\" for other passages. "
+        "The thumbs-down button under an answer tells the people who look after BackBot."
+    ),
     "empty": "Please type a question about back or neck pain, for example: \"How do I stretch my upper back?\"",
 }
 
@@ -31,6 +39,17 @@ HELP_OBTAINED = (
     "I'm glad you're getting help. Until you've been checked, please don't try exercises or stretches. "
     "Tell the doctor or paramedics everything you noticed and when it started. "
     "Once you've been seen, I'm happy to answer questions about back and neck pain."
+)
+
+CLARIFY = (
+    "I'm sorry it hurts. So that I can find the right part of my articles, could you tell me a little more: "
+    "**where** is the pain (neck, upper back, lower back, shoulders), **how long** have you had it, and "
+    "**what makes it worse**? For example: \"My upper back aches after sitting at a desk all day.\""
+)
+
+NOTHING_NEW = (
+    "I've already shared everything my articles say about that in this conversation. You could ask about another "
+    "part of your back, or about causes, stretches, relief or when to see a doctor."
 )
 
 NOTHING_MORE = "My articles don't say more about this; a doctor can tell you what applies to you."
@@ -45,8 +64,66 @@ NOT_COVERED_REPLIES = {
     "children": "My articles are about adults and don't cover children's back pain. Please ask a doctor or nurse about a child's pain.",
 }
 
-# Openings that point back to the sentence before: quote that one too, or skip.
-_NEEDS_PREVIOUS = re.compile(r"^(This|That|These|Those|It|They|Each time|Do this|Doing this|Then|Also)\b")
+# Openings that point back to the sentence before: quote that one too (when it answers the
+# question itself), or skip. "It is important to ..." is not such a pointer.
+_NEEDS_PREVIOUS = re.compile(
+    r"^(This|That|These|Those|They|Each time|Do this|Doing this|Then|Also|Especially|However|But|And|Or|So|Plus|"
+    r"Here|Another|Similarly|In addition|Additionally|As a result|For example|Otherwise|Instead|Again|Such|"
+    r"It(?!(?: is|'s|’s) (?:\w+ ){0,2}(?:to|that)\b))\b"
+)
+# Sentences that send the reader elsewhere instead of saying something: never an answer.
+_NOT_AN_ANSWER = re.compile(
+    r"^(See|Click|Read|Check out|Watch|Learn more|Visit|Subscribe|Sign up|Share|Follow|Below|Above|Here are|"
+    r"The following|We are going to|We will|Let's|Let us|Be sure to)\b"
+    r"|\b(link below|video (below|demonstration)|this (article|page|post)|our (page|website|site|article)|click here)\b",
+    re.I,
+)
+
+# Words that ask rather than name a topic ("How long should I ...?"): they match any sentence
+# with "should" or "long" in it, so they don't count as shared terms.
+_ASKING = frozenset(content_stems("should could would can will must may might long often many much best way ways get "
+                                  "make do know want need like really help"))
+#: Share of the question's (idf-weighted) terms a sentence must hold to be quoted without a cue.
+MIN_OVERLAP = 0.2
+
+_KINDS_FILE = Path(__file__).parent / "data" / "answer_kinds.json"
+
+
+@lru_cache(maxsize=1)
+def answer_kinds() -> dict[str, dict]:
+    """Lead-ins, sentence cues and 'partly answered' notes per kind of question (reviewable data)."""
+    kinds = {k: v for k, v in json.loads(_KINDS_FILE.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    for v in kinds.values():
+        v["cue_re"] = re.compile(v["cue"], re.I) if v["cue"] else None
+    return kinds
+
+
+def lead_in(kind: str, region: str) -> str:
+    k = answer_kinds().get(kind, answer_kinds()["general"])
+    return k["lead"].format(region=region) if region and "{region}" in k["lead"] else k["lead_any"]
+
+
+def partly_answered_note(kind: str, sentences: list[str]) -> str:
+    """Said first when no quoted sentence has what this kind of question asks for (a duration, a cause...)."""
+    k = answer_kinds().get(kind)
+    if not k or not k["missing"] or not k["cue_re"] or any(k["cue_re"].search(s) for s in sentences):
+        return ""
+    return k["missing"]
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+def quoted_before(history: list[dict]):
+    """A test for 'was this sentence already quoted in an answer of this conversation?', so a
+    follow-up never repeats one. Only answer bodies count, not the passages under Sources."""
+    bodies = [_fold(re.split(r"\*\*Sources\*\*|<div class=\"backbot-sources\"", m["content"], maxsplit=1)[0])
+              for m in history if m["role"] == "assistant"]
+    if not bodies:
+        return lambda sentence: False
+    joined = "\n".join(bodies)
+    return lambda sentence: _fold(escape_markdown(sentence)) in joined or _fold(sentence) in joined
 
 
 @dataclass(frozen=True)
@@ -86,51 +163,56 @@ def escape_markdown(text: str) -> str:
     return text.replace("&", "&amp;")
 
 
-def select_sentences(query: str, hits: list[Hit], limit: int) -> list[tuple[str, Hit]]:
+def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "general",
+                     seen=lambda sentence: False, weight=lambda term: 1.0) -> list[tuple[str, Hit]]:
     """The most relevant quotable sentences of the top passages, in reading order.
 
-    Sentences are scored by the passage's rank and by how many of the question's terms
-    they contain; overlapping chunks share sentences, so each sentence is kept once.
+    A sentence is eligible when the quality filter passed it, it is not a question or a
+    pointer elsewhere ("See ..."), it was not quoted earlier in the conversation (`seen`),
+    and it shares a term with the question or carries this kind's cue (a duration for "how
+    long", a cause for "why"). Eligible sentences are scored by the question's terms they
+    share (weighted by `weight`, the corpus idf: "thoracic" counts more than "stretch"),
+    the cue, and the passage's relevance and rank. One that opens with "This"/"It"/"These" comes only
+    with the sentence before it, and only when that one is eligible too.
     """
-    q = set(content_stems(query))
-    candidates = []
-    seen = set()
+    q = {t: weight(t) for t in set(content_stems(query)) - _ASKING}
+    q_mass = sum(q.values()) or 1.0
+    cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
+    eligible: dict[tuple[str, int], tuple[float, int, int, str, Hit]] = {}
+    done = set()
     for rank, hit in enumerate(hits):
         for i, (a, b, ok) in enumerate(hit.chunk.sentences):
-            if not ok:
+            key = (hit.doc_id, hit.chunk.start + a)  # overlapping chunks share sentences: each counts once
+            if not ok or key in done:
                 continue
-            key = (hit.doc_id, hit.chunk.start + a)
-            if key in seen:
-                continue
-            seen.add(key)
+            done.add(key)
             sentence = hit.text[a:b]
-            if sentence.endswith("?"):
-                continue  # a question is not an answer
-            overlap = len(q & set(content_stems(sentence))) / max(1, len(q))
-            score = overlap + 0.5 * hit.relevance - 0.05 * rank
-            if overlap == 0 and rank > 0:
+            if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or seen(sentence):
                 continue
-            candidates.append((score, rank, i, sentence, hit))
-    candidates.sort(key=lambda c: -c[0])
-    chosen = candidates[:limit]
-    # Pull in the sentence an anaphoric opening depends on, when it sits in the same passage.
-    extra = []
-    for score, rank, i, sentence, hit in chosen:
-        if _NEEDS_PREVIOUS.match(sentence):
-            if i > 0 and hit.chunk.sentences[i - 1][2]:
-                a, b, _ = hit.chunk.sentences[i - 1]
-                extra.append((score, rank, i - 1, hit.text[a:b], hit))
+            overlap = sum(q[t] for t in set(content_stems(sentence)) if t in q) / q_mass
+            has_cue = bool(cue and cue.search(sentence))
+            if overlap < MIN_OVERLAP and not (has_cue and (overlap > 0 or rank == 0)):
+                continue
+            score = overlap + 0.3 * has_cue + 0.5 * hit.relevance - 0.05 * rank
+            eligible[(hit.chunk_id, i)] = (score, rank, i, sentence, hit)
+    chosen = sorted(eligible.values(), key=lambda c: -c[0])[:limit]
     picked = {}
-    for c in chosen + extra:
-        picked.setdefault((c[4].chunk_id, c[2]), c)
-    # Drop an anaphoric sentence whose antecedent could not be brought along.
-    result = []
-    for key, (score, rank, i, sentence, hit) in picked.items():
-        if _NEEDS_PREVIOUS.match(sentence) and (hit.chunk_id, i - 1) not in picked:
-            continue
-        result.append((rank, i, sentence, hit))
-    result.sort(key=lambda r: (r[0], r[1]))
-    return [(s, h) for _, _, s, h in result]
+    for c in chosen:
+        score, rank, i, sentence, hit = c
+        if _NEEDS_PREVIOUS.match(sentence):
+            before = eligible.get((hit.chunk_id, i - 1))
+            if before is None:
+                continue  # it would not make sense alone, and its antecedent doesn't answer the question
+            picked.setdefault((hit.chunk_id, i - 1), before)
+        picked.setdefault((hit.chunk_id, i), c)
+    # Keep the antecedent chains whole when cutting to the limit: drop from the lowest-scored end.
+    result = sorted(picked.values(), key=lambda c: (c[1], c[2]))
+    while len(result) > limit + 1:
+        worst = min(result, key=lambda c: c[0])
+        result.remove(worst)
+        result = [c for c in result if not (_NEEDS_PREVIOUS.match(c[3]) and
+                                            not any(d[4].chunk_id == c[4].chunk_id and d[2] == c[2] - 1 for d in result))]
+    return [(sentence, hit) for _, _, _, sentence, hit in result]
 
 
 def cite(selected: list[tuple[str, Hit]]) -> tuple[list[tuple[str, int]], list[Citation]]:
@@ -222,5 +304,5 @@ def render(parts: list[str], disclaimer: str = DISCLAIMER) -> str:
 
 
 def render_answer(lead: str, sentences: list[tuple[str, int]], citations: list[Citation]) -> str:
-    body = " ".join(f"{escape_markdown(s)} [{n}]" for s, n in sentences)
+    body = " ".join(f"{escape_markdown(_fold(s))} [{n}]" for s, n in sentences)
     return f"{lead}\n\n{body}\n\n{render_sources(citations)}"

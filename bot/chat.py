@@ -112,26 +112,42 @@ class Chatbot:
             return self._plain(lead_parts + [A.HOLDING_BACK], esc, "escalation", alert=alert)
         if u.intent == "capabilities":
             return self._plain(lead_parts + [self._capabilities(index)], esc, u.intent, alert=alert)
+        if u.intent == "clarify":
+            return self._plain(lead_parts + [self._red_flag_info(t), A.CLARIFY], esc, u.intent, u.query, alert)
         if u.intent == "not_covered":
             return self._plain(lead_parts + [A.NOT_COVERED_REPLIES[u.topic], self._red_flag_info(t)], esc, u.intent,
                                alert=alert)
 
-        hits = self.search(u.query, index=index, timings=timings)
+        more = u.intent == "more"
+        # "What else?" reaches further down the ranking for passages not quoted yet.
+        k = self.settings.top_k * 2 if more else None
+        hits = self.search(u.query, k=k, index=index, timings=timings)
         with stage(timings, "composition"):
-            return self._compose(index, u, t, hits, esc, alert, lead_parts)
+            return self._compose(index, u, t, hits, esc, alert, lead_parts, A.quoted_before(history))
 
-    def _compose(self, index, u, t, hits, esc, alert, lead_parts):
-        sentences, citations = [], []
-        if in_scope(hits, self.settings.threshold()):
-            sentences, citations = A.cite(A.select_sentences(u.query, hits, self.settings.answer_sentences))
+    def _compose(self, index, u, t, hits, esc, alert, lead_parts, seen):
+        limit = self.settings.more_sentences if u.intent == "more" else self.settings.answer_sentences
+        covered = in_scope(hits, self.settings.threshold())
+        bm25 = index.bm25
+        # Words the corpus doesn't know can't be quoted; they weigh nothing here.
+        weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
+        selected = A.select_sentences(u.query, hits, limit, u.kind, seen, weight) if covered else []
+        if not selected and covered and (u.intent == "more" or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
+            # Everything relevant was quoted already: say so rather than repeat it or quote filler.
+            return self._plain(lead_parts + [A.NOTHING_NEW], esc, "exhausted", u.query, alert)
+        sentences, citations = A.cite(selected)
         if not sentences:
             # "What are the warning signs?" is answered by the catalogue even when the articles are silent.
             rest = [self._red_flag_info(t), A.NOTHING_MORE] if t.asks_about_red_flags else [self._not_in_articles(index)]
             return self._plain(lead_parts + rest, esc, "out_of_scope", u.query, alert)
-        lead = "Here is what my articles say"
+        kind = "more" if u.intent == "more" else u.kind
+        lead = A.lead_in(kind, u.region)
+        note = A.partly_answered_note(kind, [s for s, _ in sentences])
+        if note:
+            lead = f"{note}"
         if u.resolved_from:
-            lead += f" (answering: *{A.escape_markdown(u.query)}*)"
-        parts = lead_parts + [self._red_flag_info(t), A.render_answer(lead + ":", sentences, citations)]
+            lead = f"*Answering: {A.escape_markdown(u.query)}*\n\n{lead}"
+        parts = lead_parts + [self._red_flag_info(t), A.render_answer(lead, sentences, citations)]
         if t.safety_net:
             parts.append(f"**Good to know:** {safety_net_advice()}")
         return A.Reply(

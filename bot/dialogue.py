@@ -1,19 +1,29 @@
-"""Understand a message: small talk, topics the articles don't cover, follow-ups, questions.
+"""Understand a message in its conversation: small talk, feedback, topics the articles don't
+cover, vague messages, the kind of question and the body region, and follow-ups resolved
+into a full question from the history.
 
-Rules over words, reviewable in the tables below; the retriever decides the rest.
+Rules over words, reviewable in the tables below; the retriever decides the rest. The
+conversation's state is not stored anywhere: it is re-derived from the history each turn
+(`understand` folds over the earlier user messages), so "New conversation" — an empty
+history — forgets everything, and two people can never share state.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from .text import words
+from .text import STOPWORDS, words
 
 SMALL_TALK = {
     "greeting": r"(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening)|greetings|yo)( there)?( backbot)?",
     "thanks": r"(thanks?( you)?( so much| a lot| very much)?|thank you|cheers|ta|great thanks|ok thanks|that helps?|that was helpful|helpful)",
     "goodbye": r"(bye|goodbye|see you|see ya|good night|goodnight|that'?s all|i'?m done|farewell)",
     "capabilities": r"(what can you do|what do you do|who are you|what are you|help me\??|how does this work|what can i ask( you)?|what do you know( about)?|what topics)",
+    "feedback": r"(no,? )?(that|this|it)( answer)? (did ?n'?t|does ?n'?t|did not|does not) (help|answer( my question)?|work)"
+                r"|(that|this|it)('?s| is| was) (not|n'?t) (helpful|useful|right|what i (asked|meant|wanted))"
+                r"|(that|this|it) wasn'?t (helpful|useful|what i (asked|meant|wanted))"
+                r"|not (helpful|useful|what i (asked|meant|wanted))|useless|wrong answer|(that'?s|that is) wrong"
+                r"|you did ?n'?t answer( my question)?",
 }
 _SMALL_TALK = {k: re.compile(rf"^\W*({v})\W*$", re.I) for k, v in SMALL_TALK.items()}
 
@@ -28,15 +38,73 @@ NOT_COVERED = {
 }
 _NOT_COVERED = {k: re.compile(v, re.I) for k, v in NOT_COVERED.items()}
 
-_FOLLOW_UP = re.compile(r"^\W*(and|what about|how about|also|what else|more|tell me more|why|how long|how often|how many)\b|\b(it|that|this|those|them|these)\b", re.I)
+#: Kinds of question, tried in this order (the first that matches wins). Each kind has its
+#: own lead-in and sentence cues in `answer.ANSWER_KINDS`.
+QUESTION_KINDS = {
+    "see_doctor": r"\b(see|visit|call|go to|consult|need) (a |an |my |the )?(doctor|gp|physician|physio|physiotherapist|specialist|"
+                  r"chiropractor|professional|er|a&e|hospital)\b|\bwhen (should|do|must) i (worry|get help|be worried)\b"
+                  r"|\bwarning signs?\b|\bred flags?\b|\bis it serious\b",
+    "duration": r"\bhow (long|often|many( times| reps| sets| seconds| minutes)?)\b|\bhow much time\b|\bhold (it|this|that|the \w+ )?for\b"
+                r"|\b(reps|repetitions|sets)\b|\bhow frequently\b|\bper day\b|\ba day\b",
+    "causes": r"^\W*why\b|\bcaus(e|es|ed|ing)\b|\breasons?\b|\bwhat makes\b|\bresponsible for\b|\bcontribut\w*|\blead to\b"
+              r"|\bfrom (sitting|my phone|looking|work|posture|sleeping)\b",
+    "prevention": r"\bprevent\w*|\bavoid\w*|\bstop (it|this|my \w+( \w+)?) from\b|\bin the future\b|\bergonomic\w*"
+                  r"|\bkeep (it|my \w+( \w+)?) from\b|\bcoming back\b",
+    "howto": r"\bhow (do|can|should|would) (i|you) (do|stretch|exercise|perform|strengthen|release|loosen|activate|foam roll)\b"
+             r"|\bstretch(es|ing)?\b|\bexercises?\b|\bmovements?\b|\bworkouts?\b|\bsteps\b|\bhow to\b|\broutine\b|\bposes?\b",
+    "relief": r"\brelie(f|ve|ving)\b|\bease\b|\bhelps?\b|\btreat\w*|\bget rid of\b|\bfix\b|\bcure\b|\bwhat (can|should) i do\b"
+              r"|\bfeel better\b|\bsoothe\b|\bloosen\b|\bremedy\b|\bremedies\b",
+    "definition": r"^\W*(what('?s| is| are)|whats|define|meaning of)\b|\bwhat does .+ mean\b",
+}
+_KINDS = {k: re.compile(v, re.I) for k, v in QUESTION_KINDS.items()}
+
+#: Body regions, in the words people use; the first listed that matches wins for a message
+#: naming several ("neck and shoulders" -> neck).
+REGIONS = {
+    "neck": r"\bneck\b|\bcervical\b",
+    "upper back": r"\bupper[- ]back\b|\bthoracic\b|\bshoulder[- ]blades?\b|\bmid(dle)?[- ]back\b|\btraps?\b|\btrapezius\b|\brhomboids?\b",
+    "lower back": r"\blower[- ]back\b|\blow[- ]back\b|\blumbar\b|\blumbago\b|\bsciatica\b",
+    "shoulders": r"\bshoulders?\b",
+    "hips and legs": r"\bhips?\b|\blegs?\b|\bglutes?\b|\bhamstrings?\b|\bknees?\b|\bthighs?\b|\bbuttocks?\b",
+}
+_REGIONS = {k: re.compile(v, re.I) for k, v in REGIONS.items()}
+
+# A follow-up leans on the conversation: it opens with one of these, or points back with a pronoun.
+_FOLLOW_UP_OPENING = re.compile(r"^\W*(and|what about|how about|also|for|why|how long|how often|how many|how much|"
+                                r"is that|does that|can i|should i|do i)\b", re.I)
+_POINTS_BACK = re.compile(r"\b(it|that|this|those|them|these|one)\b", re.I)
+_PRONOUN = re.compile(r"\b(it|that|this|those|them|these)\b", re.I)
+_MORE = re.compile(r"^\W*(what else|anything else|more|tell me more|more please|go on|continue|keep going|"
+                   r"other (ones|stretches|exercises|ideas|options|tips)|any (other|more)( \w+)?( ones)?|"
+                   r"what other \w+( \w+)?|give me more|show me more|something else)\W*$", re.I)
+_WHY = re.compile(r"^\W*why\b", re.I)
+
+# Words that say "it hurts" without saying where, what or which question: a message made
+# only of these (and stopwords) gets one clarifying question instead of a random passage.
+VAGUE_WORDS = frozenset(
+    """hurt hurts hurting pain pains painful ache aches aching achy sore help please bad really very much back
+    body still again now today got have feel feels feeling terrible awful killing lot bit always ok okay hmm um
+    idk something wrong problem problems issue issues am need so just all time hate sucks ugh hard can't cant
+    don't dont know what's whats""".split()
+)
+
+# Exercise names in an answer ("the thoracic stretch", "child's pose"): what "it" points to next.
+_EXERCISE = re.compile(r"\b(?:the|a|an|this)\s+((?:[a-z][a-z'’-]*\s+){0,2}?"
+                       r"(?:stretch|pose|exercise|tilt|rotation|glide|squeeze|roll|twist|bridge|plank|row|release|tuck))\b", re.I)
+_GENERIC = frozenset("simple good great easy this that these one another following back best basic same other quick "
+                     "gentle specific first second third".split())
 
 
 @dataclass(frozen=True)
 class Understanding:
-    intent: str  # empty | greeting | thanks | goodbye | capabilities | not_covered | question
-    query: str  # what to search for (a follow-up is resolved with the previous question)
+    #: empty | greeting | thanks | goodbye | capabilities | feedback | clarify | not_covered | question | more
+    intent: str
+    query: str  # what to search for (a follow-up is resolved with the conversation)
     topic: str = ""  # for not_covered: medicine | pregnancy | children
-    resolved_from: str = ""  # the earlier question a follow-up was joined to
+    resolved_from: str = ""  # the earlier question a follow-up was resolved with
+    kind: str = "general"  # causes | howto | relief | prevention | duration | see_doctor | definition | general
+    region: str = ""  # neck | upper back | lower back | shoulders | hips and legs
+    subject: str = ""  # what "it" means in the next message: "the <exercise>" an answer named, or the topic
 
 
 def clean_history(history, max_turns: int = 200) -> list[dict]:
@@ -55,16 +123,82 @@ def clean_history(history, max_turns: int = 200) -> list[dict]:
     return clean[-max_turns:]
 
 
-def previous_user_question(history: list[dict]) -> str:
-    for entry in reversed(history):
-        if entry["role"] == "user":
-            text = entry["content"].strip()
-            if text and not any(p.match(text) for p in _SMALL_TALK.values()):
-                return text
+def question_kind(text: str) -> str:
+    for kind, pattern in _KINDS.items():
+        if pattern.search(text):
+            return kind
+    return "general"
+
+
+def body_region(text: str) -> str:
+    found = [(m.start(), region) for region, p in _REGIONS.items() for m in [p.search(text)] if m]
+    return min(found)[1] if found else ""
+
+
+# Words that ask rather than name: left out of a question's topic.
+_ASKING = frozenset("should can best way ways cause causes caused causing help helps prevent treat fix get rid make "
+                    "makes good relieve relief".split())
+
+
+def topic_words(text: str) -> str:
+    """The words of a question that name its topic ("What causes tech neck?" -> "tech neck")."""
+    return " ".join(w for w in words(text) if w not in STOPWORDS and w not in _ASKING)
+
+
+def named_exercise(answer_text: str) -> str:
+    """The first exercise an answer names by something more than 'a simple stretch'."""
+    body = answer_text.split("Sources", 1)[0].replace("\\", "")
+    for m in _EXERCISE.finditer(body):
+        name = " ".join(m.group(1).split()).lower()
+        if not set(name.split()[:-1]) & _GENERIC and len(name.split()) > 1:
+            return name
     return ""
 
 
-def understand(message: str, history: list[dict] | None = None) -> Understanding:
+def _is_vague(text: str) -> bool:
+    return all(w in VAGUE_WORDS or w in STOPWORDS for w in words(text))
+
+
+def _with_region(query: str, old: str, new: str) -> str:
+    """'How do I stretch my upper back?' + neck -> 'How do I stretch my neck?'."""
+    if old:
+        swapped, n = _REGIONS[old].subn(new, query, count=1)
+        if n:
+            return swapped
+    return f"{query.rstrip(' ?.!')} ({new})"
+
+
+def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding | None:
+    """A follow-up resolved with the previous question, or None when `text` stands alone."""
+    n = len(words(text))
+    region, kind = body_region(text), question_kind(text)
+    exercise = named_exercise(last_answer)
+    subject = f"the {exercise}" if exercise else ctx.subject or topic_words(ctx.query)
+    base = dict(resolved_from=ctx.query, region=region or ctx.region)
+    if _MORE.match(text):
+        return Understanding("more", ctx.query, kind=ctx.kind, subject=ctx.subject, **base)
+    if n > 8 or not (_FOLLOW_UP_OPENING.search(text) or _POINTS_BACK.search(text) or (region and n <= 3)):
+        return None
+    own_topic = [w for w in words(text) if w not in STOPWORDS and w not in VAGUE_WORDS]
+    if region and len(own_topic) <= len(region.split()) + 1 and not _WHY.match(text):
+        # "and for the neck?": the same question about another part of the body.
+        return Understanding("question", _with_region(ctx.query, ctx.region, region), kind=ctx.kind, subject=subject,
+                             **base)
+    if _PRONOUN.search(text):
+        # "How long should I hold it?" -> "How long should I hold the thoracic stretch?"
+        query = _PRONOUN.sub(subject, text.strip(), count=1)
+    elif _WHY.match(text) and n <= 2:
+        # "why?" after a stretch: why it helps; after anything else: the reasons behind it.
+        previous = ctx.query.strip().rstrip(" ?.!")
+        query = f"why does {subject} help" if exercise else f"why {previous[:1].lower()}{previous[1:]}"
+    elif _FOLLOW_UP_OPENING.search(text) and len(own_topic) <= 2:
+        query = f"{text.strip().rstrip(' ?.!')} for {subject}"
+    else:
+        return None
+    return Understanding("question", query, kind=kind if kind != "general" else ctx.kind, subject=subject, **base)
+
+
+def _understand_one(message: str, ctx: Understanding | None, last_answer: str) -> Understanding:
     text = message.strip()
     if not words(text):
         return Understanding("empty", "")
@@ -74,7 +208,35 @@ def understand(message: str, history: list[dict] | None = None) -> Understanding
     for topic, pattern in _NOT_COVERED.items():
         if pattern.search(text):
             return Understanding("not_covered", text, topic=topic)
-    previous = previous_user_question(history)
-    if previous and len(words(text)) <= 7 and _FOLLOW_UP.search(text):
-        return Understanding("question", f"{previous} {text}", resolved_from=previous)
-    return Understanding("question", text)
+    if ctx and ctx.intent == "clarify":
+        # The answer to our clarifying question completes the vague message before it.
+        query = f"{ctx.query} {text}"
+        return Understanding("question", query, resolved_from=ctx.query, kind=question_kind(text) if question_kind(text) != "general" else "relief",
+                             region=body_region(query), subject=topic_words(text))
+    if ctx and ctx.intent in ("question", "more") and _MORE.match(text):
+        return _resolve(text, ctx, last_answer)
+    if _is_vague(text) and not (ctx and _FOLLOW_UP_OPENING.search(text)):
+        # Even mid-conversation: "it hurts" after a stretch may mean the stretch hurts, or
+        # something new; asking is safer than guessing.
+        return Understanding("clarify", text)
+    if ctx and ctx.intent in ("question", "more"):
+        followed = _resolve(text, ctx, last_answer)
+        if followed:
+            return followed
+    return Understanding("question", text, kind=question_kind(text), region=body_region(text), subject=topic_words(text))
+
+
+def understand(message: str, history: list[dict] | None = None) -> Understanding:
+    """What `message` asks, given the conversation so far (clean_history's format)."""
+    ctx, last_answer = None, ""
+    for entry in (history or [])[-40:]:  # the last 20 turns are plenty of context
+        if entry["role"] == "user":
+            u = _understand_one(entry["content"], ctx, last_answer)
+            # Small talk and feedback keep the conversation's subject; anything else replaces it.
+            if u.intent not in ("greeting", "thanks", "goodbye", "feedback", "empty", "capabilities") or ctx is None:
+                ctx = u
+            last_answer = ""
+        else:
+            last_answer = entry["content"]
+    return _understand_one(message, ctx, last_answer)
+

@@ -54,7 +54,8 @@ class Settings:
     min_relevance: float = 0.333
     min_relevance_dense: float = 0.434
     min_relevance_bm25: float = 0.314
-    answer_sentences: int = 4
+    answer_sentences: int = 4  # a normal answer fits a phone screen
+    more_sentences: int = 6  # "tell me more" / "what else?"
     max_message_chars: int = 2000
 
     # Safety.

@@ -221,3 +221,23 @@ def test_long_messages_are_cut_on_the_server(server):
     last = conversation[-1]["content"]
     last = last if isinstance(last, str) else " ".join(p.get("text", "") for p in last)
     assert "first 2,000 characters" in last
+
+
+def test_root_path_for_a_reverse_proxy(built_index):
+    """Behind a proxy at /backbot, the page must build its links under that prefix."""
+    import urllib.request
+
+    settings, _ = built_index
+    with running_app(settings.index_dir, BACKBOT_ROOT_PATH="/backbot") as url:
+        config = json.load(urllib.request.urlopen(url + "config", timeout=10))
+    assert config["root"].endswith("/backbot")
+
+
+def test_bad_server_settings_are_one_clear_line(built_index):
+    import subprocess
+    import sys
+
+    settings, _ = built_index
+    p = subprocess.run([sys.executable, "app.py", "--index", str(settings.index_dir), "--root-path", "backbot"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "root_path must start with '/'" in p.stderr
