@@ -74,7 +74,7 @@ _NEEDS_PREVIOUS = re.compile(
 # Sentences that send the reader elsewhere instead of saying something: never an answer.
 _NOT_AN_ANSWER = re.compile(
     r"^(See|Click|Read|Check out|Watch|Learn more|Visit|Subscribe|Sign up|Share|Follow|Below|Above|Here are|"
-    r"The following|We are going to|We will|Let's|Let us|Be sure to)\b"
+    r"The following|We are going to|We will|Let's|Let us|Be sure to|Here's how|Here is how)\b"
     r"|\b(link below|video (below|demonstration)|this (article|page|post)|our (page|website|site|article)|click here)\b",
     re.I,
 )
@@ -85,6 +85,14 @@ _ASKING = frozenset(content_stems("should could would can will must may might lo
                                   "make do know want need like really help"))
 #: Share of the question's (idf-weighted) terms a sentence must hold to be quoted without a cue.
 MIN_OVERLAP = 0.2
+#: A sentence opening with "This ..." that holds this much of the question is quoted together
+#: with the sentence before it even when that one alone would not be.
+STRONG_OVERLAP = 0.4
+
+# A subordinate clause or a gerund phrase with no main clause ("Although muscle imbalances are
+# not the only sources of back problems.", "Sitting with your spine curved forward.").
+_FRAGMENT = re.compile(r"^(Although|Though|Even though|Because|Especially|Unless|Whereas|Whether|Which|"
+                       r"(Leading|Sitting|Doing|Having|Being|Making|Causing)\b[^,;]*\.$)")
 
 _KINDS_FILE = Path(__file__).parent / "data" / "answer_kinds.json"
 
@@ -101,6 +109,10 @@ def answer_kinds() -> dict[str, dict]:
 def lead_in(kind: str, region: str) -> str:
     k = answer_kinds().get(kind, answer_kinds()["general"])
     return k["lead"].format(region=region) if region and "{region}" in k["lead"] else k["lead_any"]
+
+
+def search_hint(kind: str) -> str:
+    return answer_kinds().get(kind, {}).get("search_hint", "")
 
 
 def partly_answered_note(kind: str, sentences: list[str]) -> str:
@@ -163,6 +175,32 @@ def escape_markdown(text: str) -> str:
     return text.replace("&", "&amp;")
 
 
+def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: float) -> tuple[dict, dict]:
+    """(chunk id, sentence position) -> (score, rank, position, sentence, hit, overlap): the
+    sentences that answer (see `select_sentences`), and every sentence that could be quoted."""
+    q_mass = sum(q.values()) or 1.0
+    eligible: dict[tuple[str, int], tuple] = {}
+    quotable: dict[tuple[str, int], tuple] = {}
+    done = set()
+    for rank, hit in enumerate(hits):
+        for i, (a, b, ok) in enumerate(hit.chunk.sentences):
+            key = (hit.doc_id, hit.chunk.start + a)  # overlapping chunks share sentences: each counts once
+            if not ok or key in done:
+                continue
+            done.add(key)
+            sentence = hit.text[a:b]
+            if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or _FRAGMENT.match(sentence) or seen(sentence):
+                continue
+            overlap = sum(q[t] for t in set(content_stems(sentence)) if t in q) / q_mass
+            has_cue = bool(cue and cue.search(sentence))
+            score = overlap + 0.3 * has_cue + 0.5 * hit.relevance - 0.05 * rank
+            quotable[(hit.chunk_id, i)] = (score, rank, i, sentence, hit, overlap)
+            if (overlap < min_overlap or overlap == 0) and not (has_cue and (overlap > 0 or rank == 0)):
+                continue
+            eligible[(hit.chunk_id, i)] = quotable[(hit.chunk_id, i)]
+    return eligible, quotable
+
+
 def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "general",
                      seen=lambda sentence: False, weight=lambda term: 1.0) -> list[tuple[str, Hit]]:
     """The most relevant quotable sentences of the top passages, in reading order.
@@ -176,43 +214,35 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     with the sentence before it, and only when that one is eligible too.
     """
     q = {t: weight(t) for t in set(content_stems(query)) - _ASKING}
-    q_mass = sum(q.values()) or 1.0
     cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
-    eligible: dict[tuple[str, int], tuple[float, int, int, str, Hit]] = {}
-    done = set()
-    for rank, hit in enumerate(hits):
-        for i, (a, b, ok) in enumerate(hit.chunk.sentences):
-            key = (hit.doc_id, hit.chunk.start + a)  # overlapping chunks share sentences: each counts once
-            if not ok or key in done:
-                continue
-            done.add(key)
-            sentence = hit.text[a:b]
-            if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or seen(sentence):
-                continue
-            overlap = sum(q[t] for t in set(content_stems(sentence)) if t in q) / q_mass
-            has_cue = bool(cue and cue.search(sentence))
-            if overlap < MIN_OVERLAP and not (has_cue and (overlap > 0 or rank == 0)):
-                continue
-            score = overlap + 0.3 * has_cue + 0.5 * hit.relevance - 0.05 * rank
-            eligible[(hit.chunk_id, i)] = (score, rank, i, sentence, hit)
+    result = _choose(*_eligible(q, cue, hits, seen, MIN_OVERLAP), limit)
+    if not result:
+        # The passages are on topic (retrieval said so) but no sentence holds enough of the
+        # question's words: quote what the best passages share with it, rather than decline.
+        result = _choose(*_eligible(q, cue, hits[:2], seen, 0.0), limit)
+    return [(c[3], c[4]) for c in result]
+
+
+def _choose(eligible: dict, quotable: dict, limit: int) -> list[tuple]:
     chosen = sorted(eligible.values(), key=lambda c: -c[0])[:limit]
     picked = {}
     for c in chosen:
-        score, rank, i, sentence, hit = c
+        score, rank, i, sentence, hit, overlap = c
         if _NEEDS_PREVIOUS.match(sentence):
-            before = eligible.get((hit.chunk_id, i - 1))
+            # Bring the sentence it leans on, when that one is relevant too, or when this one
+            # answers so well that the pair is worth it; otherwise skip it.
+            before = eligible.get((hit.chunk_id, i - 1)) or (quotable.get((hit.chunk_id, i - 1)) if overlap >= STRONG_OVERLAP else None)
             if before is None:
-                continue  # it would not make sense alone, and its antecedent doesn't answer the question
+                continue
             picked.setdefault((hit.chunk_id, i - 1), before)
         picked.setdefault((hit.chunk_id, i), c)
-    # Keep the antecedent chains whole when cutting to the limit: drop from the lowest-scored end.
+    # In reading order: passages by rank, sentences (steps of one exercise) as written.
     result = sorted(picked.values(), key=lambda c: (c[1], c[2]))
-    while len(result) > limit + 1:
-        worst = min(result, key=lambda c: c[0])
-        result.remove(worst)
-        result = [c for c in result if not (_NEEDS_PREVIOUS.match(c[3]) and
-                                            not any(d[4].chunk_id == c[4].chunk_id and d[2] == c[2] - 1 for d in result))]
-    return [(sentence, hit) for _, _, _, sentence, hit in result]
+    while len(result) > limit + 1:  # one over is allowed, to keep a pair together
+        result.remove(min(result, key=lambda c: c[0]))
+        kept = {(c[4].chunk_id, c[2]) for c in result}
+        result = [c for c in result if not (_NEEDS_PREVIOUS.match(c[3]) and (c[4].chunk_id, c[2] - 1) not in kept)]
+    return result
 
 
 def cite(selected: list[tuple[str, Hit]]) -> tuple[list[tuple[str, int]], list[Citation]]:

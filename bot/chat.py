@@ -121,7 +121,10 @@ class Chatbot:
         more = u.intent == "more"
         # "What else?" reaches further down the ranking for passages not quoted yet.
         k = self.settings.top_k * 2 if more else None
-        hits = self.search(u.query, k=k, index=index, timings=timings)
+        # A resolved follow-up ("what can I do about it?") says what it wants only through its
+        # kind: the kind's words steer the search. Standalone questions are searched as typed.
+        query = f"{u.query} {A.search_hint(u.kind)}" if u.resolved_from and not more else u.query
+        hits = self.search(query, k=k, index=index, timings=timings)
         with stage(timings, "composition"):
             return self._compose(index, u, t, hits, esc, alert, lead_parts, A.quoted_before(history))
 
@@ -138,8 +141,9 @@ class Chatbot:
         sentences, citations = A.cite(selected)
         if not sentences:
             # "What are the warning signs?" is answered by the catalogue even when the articles are silent.
-            rest = [self._red_flag_info(t), A.NOTHING_MORE] if t.asks_about_red_flags else [self._not_in_articles(index)]
-            return self._plain(lead_parts + rest, esc, "out_of_scope", u.query, alert)
+            if t.asks_about_red_flags:
+                return self._plain(lead_parts + [self._red_flag_info(t), A.NOTHING_MORE], esc, "red_flag_info", u.query, alert)
+            return self._plain(lead_parts + [self._not_in_articles(index)], esc, "out_of_scope", u.query, alert)
         kind = "more" if u.intent == "more" else u.kind
         lead = A.lead_in(kind, u.region)
         note = A.partly_answered_note(kind, [s for s, _ in sentences])

@@ -16,7 +16,9 @@ from .text import STOPWORDS, words
 
 SMALL_TALK = {
     "greeting": r"(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening)|greetings|yo)( there)?( backbot)?",
-    "thanks": r"(thanks?( you)?( so much| a lot| very much)?|thank you|cheers|ta|great thanks|ok thanks|that helps?|that was helpful|helpful)",
+    "thanks": r"((ok|okay|great|perfect|brilliant|cool|awesome),? )?(thanks?|thank you|thx|cheers|ta)( you)?( so much| a lot| very much)?"
+              r"([,.!]* (that|this|it)( really)? (helps?|helped|was (very |really )?helpful))?"
+              r"|(that|this|it)( really)? (helps?|helped|was (very |really )?helpful)|helpful",
     "goodbye": r"(bye|goodbye|see you|see ya|good night|goodnight|that'?s all|i'?m done|farewell)",
     "capabilities": r"(what can you do|what do you do|who are you|what are you|help me\??|how does this work|what can i ask( you)?|what do you know( about)?|what topics)",
     "feedback": r"(no,? )?(that|this|it)( answer)? (did ?n'?t|does ?n'?t|did not|does not) (help|answer( my question)?|work)"
@@ -33,7 +35,7 @@ NOT_COVERED = {
     r"tylenol|advil|aspirin|naproxen|codeine|tramadol|opioids?|painkillers?|muscle relaxants?|diazepam|gabapentin|"
     r"pregabalin|prescription|medication|medicine|drugs?)\b",
     "pregnancy": r"\b(pregnan\w*|trimester|postpartum|after giving birth|breastfeeding)\b",
-    "children": r"\b(my (child|kid|son|daughter|baby|toddler|teen|teenager)|children|child's|kids|infant|teenager'?s?"
+    "children": r"\b(my (child|kid|son|daughter|baby|toddler|teen|teenager)|children|child's(?! pose)|kids|infant|teenager'?s?"
                 r"|(1[0-7]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]years?[- ]old)\b",
 }
 _NOT_COVERED = {k: re.compile(v, re.I) for k, v in NOT_COVERED.items()}
@@ -52,7 +54,7 @@ QUESTION_KINDS = {
                   r"|\bkeep (it|my \w+( \w+)?) from\b|\bcoming back\b",
     "howto": r"\bhow (do|can|should|would) (i|you) (do|stretch|exercise|perform|strengthen|release|loosen|activate|foam roll)\b"
              r"|\bstretch(es|ing)?\b|\bexercises?\b|\bmovements?\b|\bworkouts?\b|\bsteps\b|\bhow to\b|\broutine\b|\bposes?\b",
-    "relief": r"\brelie(f|ve|ving)\b|\bease\b|\bhelps?\b|\btreat\w*|\bget rid of\b|\bfix\b|\bcure\b|\bwhat (can|should) i do\b"
+    "relief": r"\brelie(f|ve|ving)\b|\bease\b|\bhelps?\b|\btreat\w*|\bget rid of\b|\bfix(ed|ing)?\b|\bcorrect(ed)?\b|\bcured?\b|\bwhat (can|should) i do\b"
               r"|\bfeel better\b|\bsoothe\b|\bloosen\b|\bremedy\b|\bremedies\b",
     "definition": r"^\W*(what('?s| is| are)|whats|define|meaning of)\b|\bwhat does .+ mean\b",
 }
@@ -72,9 +74,8 @@ _REGIONS = {k: re.compile(v, re.I) for k, v in REGIONS.items()}
 # A follow-up leans on the conversation: it opens with one of these, or points back with a pronoun.
 _FOLLOW_UP_OPENING = re.compile(r"^\W*(and|what about|how about|also|for|why|how long|how often|how many|how much|"
                                 r"is that|does that|can i|should i|do i)\b", re.I)
-_POINTS_BACK = re.compile(r"\b(it|that|this|those|them|these|one)\b", re.I)
-_PRONOUN = re.compile(r"\b(it|that|this|those|them|these)\b", re.I)
-_MORE = re.compile(r"^\W*(what else|anything else|more|tell me more|more please|go on|continue|keep going|"
+_PRONOUN = re.compile(r"\b(it|that|this|those|them|these|they)\b", re.I)
+_MORE = re.compile(r"^\W*(what else( can| could| should| do)?( i)?( do| try)?|anything else|more|tell me more|more please|go on|continue|keep going|"
                    r"other (ones|stretches|exercises|ideas|options|tips)|any (other|more)( \w+)?( ones)?|"
                    r"what other \w+( \w+)?|give me more|show me more|something else)\W*$", re.I)
 _WHY = re.compile(r"^\W*why\b", re.I)
@@ -131,13 +132,17 @@ def question_kind(text: str) -> str:
 
 
 def body_region(text: str) -> str:
-    found = [(m.start(), region) for region, p in _REGIONS.items() for m in [p.search(text)] if m]
-    return min(found)[1] if found else ""
+    # The earliest mention wins; at the same place, the table's order ("shoulder blades" is upper back).
+    found = [(m.start(), order, region) for order, (region, p) in enumerate(_REGIONS.items()) for m in [p.search(text)] if m]
+    return min(found)[2] if found else ""
 
 
 # Words that ask rather than name: left out of a question's topic.
 _ASKING = frozenset("should can best way ways cause causes caused causing help helps prevent treat fix get rid make "
                     "makes good relieve relief".split())
+# Words a follow-up asks with, which name no topic of their own ("how long should I do it too?").
+_FOLLOW_UP_WORDS = frozenset("long often many much times time try work works too also else about instead hold stay "
+                             "safe okay ok fine".split())
 
 
 def topic_words(text: str) -> str:
@@ -159,6 +164,11 @@ def _is_vague(text: str) -> bool:
     return all(w in VAGUE_WORDS or w in STOPWORDS for w in words(text))
 
 
+def _own_vague(text: str) -> bool:
+    """Does the message say it hurts (rather than only ask, like "why?" or "what can I do?")?"""
+    return any(w in VAGUE_WORDS and w not in STOPWORDS for w in words(text))
+
+
 def _with_region(query: str, old: str, new: str) -> str:
     """'How do I stretch my upper back?' + neck -> 'How do I stretch my neck?'."""
     if old:
@@ -168,8 +178,21 @@ def _with_region(query: str, old: str, new: str) -> str:
     return f"{query.rstrip(' ?.!')} ({new})"
 
 
+def _own_topic(text: str, region: str) -> list[str]:
+    """The words of a message that name something the conversation has not (region words and
+    asking words left out)."""
+    if region:
+        text = _REGIONS[region].sub(" ", text)
+    return [w for w in words(text)
+            if w not in STOPWORDS and w not in VAGUE_WORDS and w not in _ASKING and w not in _FOLLOW_UP_WORDS]
+
+
 def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding | None:
-    """A follow-up resolved with the previous question, or None when `text` stands alone."""
+    """A follow-up resolved with the previous question, or None when `text` stands alone.
+
+    A follow-up is short and leans on what came before: "what else?", "and for the neck?"
+    (only a region), "why?", "what can I do?" (no topic of its own), or "How long should I
+    hold it?" (a pronoun for what the last answer was about)."""
     n = len(words(text))
     region, kind = body_region(text), question_kind(text)
     exercise = named_exercise(last_answer)
@@ -177,22 +200,26 @@ def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding |
     base = dict(resolved_from=ctx.query, region=region or ctx.region)
     if _MORE.match(text):
         return Understanding("more", ctx.query, kind=ctx.kind, subject=ctx.subject, **base)
-    if n > 8 or not (_FOLLOW_UP_OPENING.search(text) or _POINTS_BACK.search(text) or (region and n <= 3)):
+    if n > 8:
         return None
-    own_topic = [w for w in words(text) if w not in STOPWORDS and w not in VAGUE_WORDS]
-    if region and len(own_topic) <= len(region.split()) + 1 and not _WHY.match(text):
+    own = _own_topic(text, region)
+    if region and not own and not _WHY.match(text):
         # "and for the neck?": the same question about another part of the body.
         return Understanding("question", _with_region(ctx.query, ctx.region, region), kind=ctx.kind, subject=subject,
                              **base)
-    if _PRONOUN.search(text):
+    if _PRONOUN.search(text) and len(own) <= 3:
         # "How long should I hold it?" -> "How long should I hold the thoracic stretch?"
         query = _PRONOUN.sub(subject, text.strip(), count=1)
-    elif _WHY.match(text) and n <= 2:
+    elif _WHY.match(text) and not own:
         # "why?" after a stretch: why it helps; after anything else: the reasons behind it.
         previous = ctx.query.strip().rstrip(" ?.!")
         query = f"why does {subject} help" if exercise else f"why {previous[:1].lower()}{previous[1:]}"
-    elif _FOLLOW_UP_OPENING.search(text) and len(own_topic) <= 2:
+    elif not own:
+        # "what can I do?", "how often?": the question asked about the same subject.
         query = f"{text.strip().rstrip(' ?.!')} for {subject}"
+    elif _FOLLOW_UP_OPENING.search(text) and len(own) <= 2:
+        # "what about heat?", "and stretching?": a new angle on the same part of the body.
+        query = f"{' '.join(own)} ({ctx.region or subject})"
     else:
         return None
     return Understanding("question", query, kind=kind if kind != "general" else ctx.kind, subject=subject, **base)
@@ -215,7 +242,7 @@ def _understand_one(message: str, ctx: Understanding | None, last_answer: str) -
                              region=body_region(query), subject=topic_words(text))
     if ctx and ctx.intent in ("question", "more") and _MORE.match(text):
         return _resolve(text, ctx, last_answer)
-    if _is_vague(text) and not (ctx and _FOLLOW_UP_OPENING.search(text)):
+    if _is_vague(text) and not (ctx and ctx.intent in ("question", "more") and not _own_vague(text)):
         # Even mid-conversation: "it hurts" after a stretch may mean the stretch hurts, or
         # something new; asking is safer than guessing.
         return Understanding("clarify", text)
