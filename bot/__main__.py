@@ -1,4 +1,4 @@
-"""The command line: `python -m bot build | status | ask | eval | feedback`.
+"""The command line: `python -m bot build | status | ask | eval | feedback | examples`.
 
 Only light imports at the top: `ask` should cost the model load and nothing more (no gradio).
 Errors are one sentence on stderr and a non-zero exit, never a traceback.
@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import sys
+from pathlib import Path
 
 from .settings import Settings, SettingsError
 
@@ -135,6 +136,22 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def cmd_examples(args) -> int:
+    from pathlib import Path
+
+    from .chat import Chatbot
+    from .examples import load_examples, render_examples
+
+    source = Path(args.conversations)
+    if not source.is_file():
+        raise ValueError(f"The conversations file {source} does not exist.")
+    examples = load_examples(source)
+    text = render_examples(Chatbot.load(settings=_settings(args)), examples)
+    Path(args.out).write_text(text + "\n", encoding="utf-8")
+    print(f"Wrote {len(examples)} conversations to {args.out}", file=sys.stderr)
+    return 0
+
+
 @contextlib.contextmanager
 def _evaluation_index(args):
     """The index to evaluate: the usual one, or one built now from `--corpus` folders
@@ -212,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--file", help="votes file (default: feedback/votes.jsonl or BACKBOT_FEEDBACK_FILE)")
     f.add_argument("--top", type=int, default=10, help="how many down-voted questions to list (default 10)")
     f.set_defaults(func=cmd_feedback)
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    x = sub.add_parser("examples", help="render the sample conversations into docs/examples.md")
+    x.add_argument("--conversations", default=str(docs / "example_conversations.jsonl"), help="JSONL: title, turns")
+    x.add_argument("--out", default=str(docs / "examples.md"), help="markdown file to write (default docs/examples.md)")
+    x.add_argument("--index", help="index folder (default: index/)")
+    x.set_defaults(func=cmd_examples)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

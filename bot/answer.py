@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .retrieval import Hit
 from .settings import Settings
-from .text import content_stems, squash_spaces
+from .text import content_stems
 from .triage import Escalation
 
 DISCLAIMER = (
@@ -94,6 +94,9 @@ STRONG_OVERLAP = 0.4
 _FRAGMENT = re.compile(r"^(Although|Though|Even though|Because|Especially|Unless|Whereas|Whether|Which|"
                        r"(Leading|Sitting|Doing|Having|Being|Making|Causing)\b[^,;]*\.$)")
 
+# Says only that something is simple or good, with nothing to act on.
+_FILLER = re.compile(r"^(This|That|It) is (a |an )?(\w+ ){0,3}(stretch|exercise|pose|move|one)( to (perform|do))?\.$")
+
 _KINDS_FILE = Path(__file__).parent / "data" / "answer_kinds.json"
 
 
@@ -145,9 +148,10 @@ class Citation:
     title: str
     source: str
     url: str
-    chunk_id: str
-    passage: str  # exact text of the chunk in the cleaned corpus
-    quoted: tuple[str, ...] = ()  # the sentences of the passage the answer uses
+    chunk_id: str  # the first passage cited from this article
+    passage: str  # the passages cited from this article, joined with " … " (for display)
+    quoted: tuple[str, ...] = ()  # the sentences of the passages the answer uses
+    passages: tuple[str, ...] = ()  # each exact text of the cleaned article; overlapping chunks merged
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,8 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
                 continue
             done.add(key)
             sentence = hit.text[a:b]
-            if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or _FRAGMENT.match(sentence) or seen(sentence):
+            if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or _FRAGMENT.match(sentence) or _FILLER.match(sentence) \
+                    or seen(sentence):
                 continue
             overlap = sum(q[t] for t in set(content_stems(sentence)) if t in q) / q_mass
             has_cue = bool(cue and cue.search(sentence))
@@ -245,23 +250,41 @@ def _choose(eligible: dict, quotable: dict, limit: int) -> list[tuple]:
     return result
 
 
+def _merged_passages(chunks: list) -> tuple[str, ...]:
+    """The cited chunks of one article in reading order, overlapping or touching ones joined
+    into one span of the article's text."""
+    spans: list[list] = []
+    for c in sorted(chunks, key=lambda c: c.start):
+        if spans and c.start <= spans[-1][1]:
+            last = spans[-1]
+            if c.end > last[1]:
+                last[2] += c.text[last[1] - c.start:]
+                last[1] = c.end
+        else:
+            spans.append([c.start, c.end, c.text])
+    return tuple(text for _, _, text in spans)
+
+
 def cite(selected: list[tuple[str, Hit]]) -> tuple[list[tuple[str, int]], list[Citation]]:
-    """Number passages in order of first use; one citation per passage."""
+    """Number sources in order of first use, one number per article: two passages of one
+    article are one source, so the Sources list never shows the same title twice."""
     numbers: dict[str, int] = {}
     quoted: dict[str, list[str]] = {}
-    hits: dict[str, Hit] = {}
+    chunks: dict[str, dict[str, Hit]] = {}
     out = []
     for sentence, hit in selected:
-        if hit.chunk_id not in numbers:
-            numbers[hit.chunk_id] = len(numbers) + 1
-            hits[hit.chunk_id] = hit
-        quoted.setdefault(hit.chunk_id, []).append(sentence)
-        out.append((sentence, numbers[hit.chunk_id]))
-    citations = [
-        Citation(n, h.doc_id, h.title, h.chunk.source, h.chunk.url, h.chunk_id, h.text, tuple(quoted[cid]))
-        for cid, n in numbers.items()
-        for h in [hits[cid]]
-    ]
+        if hit.doc_id not in numbers:
+            numbers[hit.doc_id] = len(numbers) + 1
+        chunks.setdefault(hit.doc_id, {}).setdefault(hit.chunk_id, hit)
+        quoted.setdefault(hit.doc_id, []).append(sentence)
+        out.append((sentence, numbers[hit.doc_id]))
+    citations = []
+    for doc_id, n in numbers.items():
+        hits = list(chunks[doc_id].values())
+        first = hits[0]
+        passages = _merged_passages([h.chunk for h in hits])
+        citations.append(Citation(n, doc_id, first.title, first.chunk.source, first.chunk.url, first.chunk_id,
+                                  " … ".join(passages), tuple(quoted[doc_id]), passages))
     return out, citations
 
 
@@ -319,12 +342,15 @@ def render_sources(citations: list[Citation]) -> str:
     lines = ["**Sources**"]
     for c in citations:
         where = f"[{escape_markdown(c.source)}]({c.url})" if c.url.startswith(("http://", "https://")) else escape_markdown(c.source)
-        # One line per passage: a newline inside it would end the markdown quote.
-        passage = escape_markdown(squash_spaces(c.passage))
-        for q in c.quoted:
-            q = escape_markdown(squash_spaces(q))
-            passage = passage.replace(q, f"**{q}**", 1)
-        lines.append(f"{c.number}. **{escape_markdown(c.title)}**: {where}\n   > {passage}")
+        quotes = []
+        for passage in c.passages or (c.passage,):
+            # One line per passage (a newline inside it would end the quote), paragraphs between them.
+            passage = escape_markdown(_fold(passage))
+            for q in c.quoted:
+                q = escape_markdown(_fold(q))
+                passage = passage.replace(q, f"**{q}**", 1)
+            quotes.append(f"   > {passage}")
+        lines.append(f"{c.number}. **{escape_markdown(c.title)}**: {where}\n" + "\n   >\n".join(quotes))
     return "\n".join(lines)
 
 

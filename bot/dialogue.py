@@ -155,7 +155,9 @@ def named_exercise(answer_text: str) -> str:
     body = answer_text.split("Sources", 1)[0].replace("\\", "")
     for m in _EXERCISE.finditer(body):
         name = " ".join(m.group(1).split()).lower()
-        if not set(name.split()[:-1]) & _GENERIC and len(name.split()) > 1:
+        qualifiers = name.split()[:-1]
+        # "this instantly relieving stretch" describes, it doesn't name.
+        if qualifiers and not set(qualifiers) & _GENERIC and not any(w.endswith("ly") for w in qualifiers):
             return name
     return ""
 
@@ -195,7 +197,10 @@ def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding |
     hold it?" (a pronoun for what the last answer was about)."""
     n = len(words(text))
     region, kind = body_region(text), question_kind(text)
-    exercise = named_exercise(last_answer)
+    # "it" is the exercise the last answer named when the follow-up asks how to do it, how
+    # long, or anything plain ("is it safe?"); asked what causes or prevents "it", it is the pain.
+    named = named_exercise(last_answer)
+    exercise = named if kind in ("howto", "duration", "general") else ""
     subject = f"the {exercise}" if exercise else ctx.subject or topic_words(ctx.query)
     base = dict(resolved_from=ctx.query, region=region or ctx.region)
     if _MORE.match(text):
@@ -213,7 +218,8 @@ def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding |
     elif _WHY.match(text) and not own:
         # "why?" after a stretch: why it helps; after anything else: the reasons behind it.
         previous = ctx.query.strip().rstrip(" ?.!")
-        query = f"why does {subject} help" if exercise else f"why {previous[:1].lower()}{previous[1:]}"
+        helps = named and ctx.kind in ("howto", "relief")
+        query = f"why does the {named} help" if helps else f"why {previous[:1].lower()}{previous[1:]}"
     elif not own:
         # "what can I do?", "how often?": the question asked about the same subject.
         query = f"{text.strip().rstrip(' ?.!')} for {subject}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 
 from .answer import Citation, Reply, render_sources
-from .text import squash_spaces
 from .triage import Escalation
 
 
@@ -30,10 +29,10 @@ def _link(url: str) -> str:
 
 def _highlighted(passage: str, quoted: tuple[str, ...]) -> str:
     """The passage, escaped, with each quoted sentence in <mark>."""
-    text = squash_spaces(passage)
+    text = " ".join(passage.split())
     spans = []
     for q in quoted:
-        q = squash_spaces(q)
+        q = " ".join(q.split())
         at = text.find(q)
         if at >= 0:
             spans.append((at, at + len(q)))
@@ -55,7 +54,8 @@ def sources_html(citations: list[Citation]) -> str:
         items.append(
             f'<details class="backbot-source"><summary>[{c.number}] {html.escape(c.title)}</summary>'
             f'<p class="backbot-source-where">{html.escape(c.source)}{_link(c.url)}</p>'
-            f'<blockquote>{_highlighted(c.passage, c.quoted)}</blockquote></details>'
+            + "".join(f"<blockquote>{_highlighted(passage, c.quoted)}</blockquote>" for passage in c.passages or (c.passage,))
+            + "</details>"
         )
     return '<div class="backbot-sources"><p><strong>Sources</strong> (open one to read the passage quoted)</p>' + "".join(items) + "</div>"
 
