@@ -85,6 +85,10 @@ def test_answer_has_citation_markers_and_sources_that_open(page):
     assert quoted and all(" ".join(q.split()) in " ".join(text.split()) for q in quoted)
     assert source.locator("summary").inner_text().startswith("[1] ")
     page.screenshot(path=str(ARTIFACTS / "desktop-answer.png"), full_page=True)
+    # A follow-up on the page is resolved from the conversation the page keeps, and says so.
+    ask(page, "How long should I hold it?")
+    follow_up = wait_for_replies(page, 2).inner_text()
+    assert follow_up.startswith("Answering: How long should I hold the ")
 
 
 def test_example_chip_asks_its_question(page):
