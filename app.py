@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     parser.add_argument("--root-path", help="URL prefix when served behind a reverse proxy, e.g. /backbot")
     parser.add_argument("--index", help="index folder (default index/)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from bot import Chatbot
     from bot.embedding import ModelError
@@ -187,6 +187,9 @@ def main(argv=None) -> int:
     except (IndexError_, ModelError, SettingsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if settings.debug_log:
+        logging.getLogger("bot").setLevel(logging.DEBUG)
+        log.warning("Debug logging is on (BACKBOT_DEBUG_LOG): messages people type are written to this log.")
     theme = gr.themes.Soft(font=[gr.themes.Font("system-ui"), "sans-serif"], font_mono=["ui-monospace", "monospace"])
     from bot.watch import watch_index
 

@@ -41,6 +41,11 @@ HELP_OBTAINED = (
     "Once you've been seen, I'm happy to answer questions about back and neck pain."
 )
 
+ENGLISH_ONLY = (
+    "Sorry, I can only read and answer questions in English, because my articles are in English. "
+    "Please ask again in English. If this is an emergency, call {number} or your local emergency number now."
+)
+
 CLARIFY = (
     "I'm sorry it hurts. So that I can find the right part of my articles, could you tell me a little more: "
     "**where** is the pain (neck, upper back, lower back, shoulders), **how long** have you had it, and "

@@ -187,7 +187,20 @@ def _no_stage(message: str) -> None:
 def build_index(settings: Settings, progress: bool = False, full: bool = False, on_stage=None) -> BuildSummary:
     """Build (incrementally unless `full`), verify and publish a new index version.
 
-    `on_stage(message)` is told each stage as it starts (the CLI prints them)."""
+    `on_stage(message)` is told each stage as it starts (the CLI prints them). A disk that
+    fills up or a folder that can't be written becomes a BuildError naming the file; the live
+    index is untouched, since it is replaced only by the final rename."""
+    try:
+        return _build_index(settings, progress, full, on_stage)
+    except OSError as e:
+        where = e.filename or settings.index_dir
+        raise BuildError(
+            f"The build could not write {where}: {e.strerror or e}. The live index is unchanged; free some disk space "
+            f"or make {settings.index_dir} writable, then build again."
+        ) from None
+
+
+def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> BuildSummary:
     import faiss
 
     on_stage = on_stage or _no_stage

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from . import answer as A
-from .dialogue import clean_history, understand
+from .dialogue import clean_history, clean_text, understand
 from .index import LoadedIndex, current_version_dir, load_index
 from .retrieval import Hit, in_scope
 from .retrieval import search as retrieve
@@ -86,11 +86,13 @@ class Chatbot:
 
     def _reply(self, message, history, timings=None):
         index = self.index  # one index for the whole reply, even if a reload swaps it meanwhile
-        message = message if isinstance(message, str) else ""
-        history = clean_history(history)
+        message = clean_text(message) if isinstance(message, str) else ""
+        if self.settings.debug_log:  # never by default: messages are health information
+            log.debug("message (first 200 characters): %r", message[:200])
+        history = clean_history(history, max_chars=self.settings.max_message_chars * 10)
         # Triage reads the whole message: a red flag at the end of a long text still counts.
         with stage(timings, "triage"):
-            t = triage(message, history, index.splitter)
+            t = triage(self._triage_text(message), history, index.splitter)
         note = ""
         if len(message) > self.settings.max_message_chars:
             message = message[: self.settings.max_message_chars]
@@ -112,6 +114,9 @@ class Chatbot:
             return self._plain(lead_parts + [A.HOLDING_BACK], esc, "escalation", alert=alert)
         if u.intent == "capabilities":
             return self._plain(lead_parts + [self._capabilities(index)], esc, u.intent, alert=alert)
+        if u.intent == "language":
+            number = A.phone_link(self.settings.emergency_number, A.escape_markdown(self.settings.emergency_number))
+            return self._plain(lead_parts + [A.ENGLISH_ONLY.format(number=number)], esc, u.intent, alert=alert)
         if u.intent == "clarify":
             return self._plain(lead_parts + [self._red_flag_info(t), A.CLARIFY], esc, u.intent, u.query, alert)
         if u.intent == "not_covered":
@@ -127,6 +132,13 @@ class Chatbot:
         hits = self.search(query, k=k, index=index, timings=timings)
         with stage(timings, "composition"):
             return self._compose(index, u, t, hits, esc, alert, lead_parts, A.quoted_before(history))
+
+    def _triage_text(self, message: str) -> str:
+        cap = self.settings.max_triage_chars
+        if len(message) <= cap:
+            return message
+        tail = min(10_000, cap // 2)
+        return f"{message[: cap - tail]}. {message[-tail:]}"
 
     def _compose(self, index, u, t, hits, esc, alert, lead_parts, seen):
         limit = self.settings.more_sentences if u.intent == "more" else self.settings.answer_sentences

@@ -29,6 +29,17 @@ SMALL_TALK = {
 }
 _SMALL_TALK = {k: re.compile(rf"^\W*({v})\W*$", re.I) for k, v in SMALL_TALK.items()}
 
+# Common words of other languages people may write in. A message with two or more of these
+# and no English function word, or mostly non-Latin letters, gets a polite "English only".
+FOREIGN_WORDS = frozenset(
+    """el la los las que y en por para mi me duele espalda cuello dolor tengo muy como puedo hacer qué
+    le les et je mon ma mes dos cou mal j'ai très comment faire une des est pas
+    der die das und ich mein meine rücken nacken schmerzen habe sehr wie ist nicht
+    o os um uma minha meu costas pescoço dor tenho não
+    il lo gli di mia schiena collo dolore ho sono molto""".split()
+)
+_ENGLISH = frozenset("the a an and is are my i you what how why when can do does it to of in on with for have".split())
+
 # Medical topics the articles do not cover, where a loosely related passage would mislead.
 NOT_COVERED = {
     "medicine": r"\b(dose|doses|dosage|mg|milligrams?|how many (pills|tablets)|ibuprofen|paracetamol|acetaminophen|"
@@ -98,7 +109,7 @@ _GENERIC = frozenset("simple good great easy this that these one another followi
 
 @dataclass(frozen=True)
 class Understanding:
-    #: empty | greeting | thanks | goodbye | capabilities | feedback | clarify | not_covered | question | more
+    #: empty | greeting | thanks | goodbye | capabilities | feedback | language | clarify | not_covered | question | more
     intent: str
     query: str  # what to search for (a follow-up is resolved with the conversation)
     topic: str = ""  # for not_covered: medicine | pregnancy | children
@@ -108,19 +119,31 @@ class Understanding:
     subject: str = ""  # what "it" means in the next message: "the <exercise>" an answer named, or the topic
 
 
-def clean_history(history, max_turns: int = 200) -> list[dict]:
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """A message as the rest of BackBot can read it: halves of surrogate pairs joined or
+    replaced (the tokenizer rejects a lone one) and control characters dropped."""
+    if not text.isascii():
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return _CONTROLS.sub("", text)
+
+
+def clean_history(history, max_turns: int = 100, max_chars: int = 20_000) -> list[dict]:
     """Gradio messages -> [{"role", "content": str}], tolerant of malformed entries.
     Content may be a string or a list of parts ({"type": "text", "text": ...}); anything
-    else is ignored. Only the last `max_turns` messages matter for a reply."""
+    else is ignored. Only the last `max_turns` messages, and the first `max_chars` of each,
+    matter for a reply: a client sending a huge history can't make a reply slow."""
     clean = []
-    for entry in history if isinstance(history, list) else []:
+    for entry in history[-max_turns:] if isinstance(history, list) else []:
         if not isinstance(entry, dict) or entry.get("role") not in ("user", "assistant"):
             continue
         content = entry.get("content")
         if isinstance(content, list):
             content = " ".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
         if isinstance(content, str):
-            clean.append({"role": entry["role"], "content": content})
+            clean.append({"role": entry["role"], "content": clean_text(content[:max_chars])})
     return clean[-max_turns:]
 
 
@@ -160,6 +183,15 @@ def named_exercise(answer_text: str) -> str:
         if qualifiers and not set(qualifiers) & _GENERIC and not any(w.endswith("ly") for w in qualifiers):
             return name
     return ""
+
+
+def is_foreign(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.5:
+        return True  # Arabic, Chinese, Cyrillic ... script
+    tokens = text.lower().split()
+    return sum(t.strip("?!.,;:¿¡") in FOREIGN_WORDS for t in tokens) >= 2 and not any(
+        t.strip("?!.,;:") in _ENGLISH for t in tokens)
 
 
 def _is_vague(text: str) -> bool:
@@ -234,10 +266,14 @@ def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding |
 def _understand_one(message: str, ctx: Understanding | None, last_answer: str) -> Understanding:
     text = message.strip()
     if not words(text):
+        if any(c.isalpha() for c in text):
+            return Understanding("language", "")  # letters, but none of them English words
         return Understanding("empty", "")
     for intent, pattern in _SMALL_TALK.items():
         if pattern.match(text):
             return Understanding(intent, "")
+    if is_foreign(text):
+        return Understanding("language", "")
     for topic, pattern in _NOT_COVERED.items():
         if pattern.search(text):
             return Understanding("not_covered", text, topic=topic)

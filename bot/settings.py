@@ -57,6 +57,9 @@ class Settings:
     answer_sentences: int = 4  # a normal answer fits a phone screen
     more_sentences: int = 6  # "tell me more" / "what else?"
     max_message_chars: int = 2000
+    # Triage reads far more than the answer does (a red flag at the end of a long message still
+    # counts), but not without bound: past this, the start and the last 10,000 characters.
+    max_triage_chars: int = 100_000
 
     # Safety.
     emergency_number: str = "911"
@@ -73,6 +76,9 @@ class Settings:
     # Thumbs up/down from the page: one JSON line per vote (question, cited doc ids, vote;
     # no IP, no identity).
     feedback_file: Path = ROOT / "feedback" / "votes.jsonl"
+    # Off by default: what people type is health information and stays out of the log. On,
+    # each message is logged (cut to 200 characters) and the page says so at start-up.
+    debug_log: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -119,6 +125,8 @@ class Settings:
             raise SettingsError(f"reload_seconds must be above 0, not {self.reload_seconds}.")
         if self.rrf_k < 1 or self.top_k < 1 or self.candidates < 1:
             raise SettingsError("rrf_k, top_k and candidates must be at least 1.")
+        if self.max_triage_chars < self.max_message_chars:
+            raise SettingsError("max_triage_chars must be at least max_message_chars.")
         if self.concurrency_limit < 1 or self.queue_size < 1:
             raise SettingsError("concurrency_limit and queue_size must be at least 1.")
         if self.root_path and not self.root_path.startswith("/"):

@@ -15,6 +15,7 @@ says they got help.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field
@@ -170,19 +171,38 @@ def _clause_bounds(sentence: str, rules: ContextRules) -> list[int]:
 
 
 def _clause_of(pos: int, bounds: list[int]) -> tuple[int, int]:
-    for a, b in zip(bounds, bounds[1:]):
-        if a <= pos < b:
-            return a, b
-    return bounds[-2], bounds[-1]
+    i = bisect.bisect_right(bounds, pos) - 1  # bounds are sorted clause starts, then the sentence end
+    i = min(max(i, 0), len(bounds) - 2)
+    return bounds[i], bounds[i + 1]
 
 
 _FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself|i am|i have)\b")
 
 
-def modifier_for(sentence: str, start: int, end: int, rules: ContextRules, flag: RedFlag) -> str:
-    """The ConText modifier that governs the match sentence[start:end], or ''."""
+#: How far (characters) a modifier is looked for on either side of a match, within its clause.
+#: Triggers sit within a few words of what they modify; the bound keeps a pasted essay with
+#: no full stops (one clause of a megabyte) linear to check instead of quadratic.
+SCOPE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    """A sentence prepared once for all the matches in it: pseudo-triggers masked, clause starts."""
+    masked: str
+    bounds: list[int]
+
+
+def _prepare(sentence: str, rules: ContextRules) -> _Sentence:
     masked = rules.pseudo.sub(lambda m: "_" * len(m.group()), sentence)
-    a, b = _clause_of(start, _clause_bounds(masked, rules))
+    return _Sentence(masked, _clause_bounds(masked, rules))
+
+
+def modifier_for(sentence: str | _Sentence, start: int, end: int, rules: ContextRules, flag: RedFlag) -> str:
+    """The ConText modifier that governs the match sentence[start:end], or ''."""
+    prepared = sentence if isinstance(sentence, _Sentence) else _prepare(sentence, rules)
+    masked = prepared.masked
+    a, b = _clause_of(start, prepared.bounds)
+    a, b = max(a, start - SCOPE_CHARS), min(b, end + SCOPE_CHARS)
     before, after = masked[a:start], masked[end:b]
     found = []
     for modifier in MODIFIERS:
@@ -216,15 +236,27 @@ def find_flags(message: str, turn: int = 0, splitter: PunktSentenceTokenizer | N
     splitter = splitter or default_sentence_splitter()
     text = normalise(message)
     findings = []
+    # One affirmed finding settles a group for this message: a pasted essay repeating "my back
+    # hurts" a thousand times needs no thousand checks. Every other finding is still checked.
+    settled: set[tuple[str, int]] = set()
+    seen_modifiers: set[tuple[str, int, str]] = set()
     for sentence in splitter.tokenize(text) or [text]:
+        prepared = None
         for flag in red_flags():
             for g, group in enumerate(flag.groups):
                 for pattern in group:
                     for m in pattern.finditer(sentence):
-                        mod = modifier_for(sentence, m.start(), m.end(), rules, flag)
+                        if (flag.id, g) in settled:
+                            break
+                        prepared = prepared or _prepare(sentence, rules)
+                        mod = modifier_for(prepared, m.start(), m.end(), rules, flag)
                         if not mod and _NEGATED_INSIDE.search(m.group()):
                             mod = "negated"
-                        findings.append(Finding(flag.id, turn, g, m.group(), mod))
+                        if not mod:
+                            settled.add((flag.id, g))
+                        if (flag.id, g, mod) not in seen_modifiers:  # one finding per kind is all that is read
+                            seen_modifiers.add((flag.id, g, mod))
+                            findings.append(Finding(flag.id, turn, g, m.group(), mod))
     return findings
 
 

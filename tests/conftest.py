@@ -70,20 +70,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class AppURL(str):
+    """The running app's URL, with its process id."""
+    pid: int
+
+
 @contextlib.contextmanager
-def running_app(index_dir, **env):
-    """`python app.py` on a free loopback port, serving `index_dir`; yields its URL once it
-    answers HTTP. Extra keyword arguments become environment variables."""
+def running_app(index_dir, log_file=None, **env):
+    """`python app.py` on a free loopback port, serving `index_dir`; yields its URL (with
+    `.pid`) once it answers HTTP. Its output goes to `log_file` when given. Extra keyword
+    arguments become environment variables."""
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env}
+    out = open(log_file, "w") if log_file else subprocess.PIPE
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(index_dir)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    url = AppURL(f"http://127.0.0.1:{port}/")
+    url.pid = proc.pid
     deadline = time.monotonic() + 120
     try:
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"app exited: {proc.stdout.read()}")
+                pytest.fail(f"app exited: {proc.stdout.read() if proc.stdout else Path(log_file).read_text()}")
             try:
                 urllib.request.urlopen(url, timeout=2)
                 break
@@ -98,3 +106,17 @@ def running_app(index_dir, **env):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log_file:
+            out.close()
+
+
+@pytest.fixture(scope="session")
+def reliability_report():
+    """Figures the reliability tests collect; written to docs/reliability.md at the end of a
+    run that measured them (tests/test_reliability.py)."""
+    report: dict = {}
+    yield report
+    if report:
+        from reliability_doc import write_reliability_doc
+
+        write_reliability_doc(report, ROOT / "docs" / "reliability.md")
