@@ -101,7 +101,7 @@ VAGUE_WORDS = frozenset(
 )
 
 # Exercise names in an answer ("the thoracic stretch", "child's pose"): what "it" points to next.
-_EXERCISE = re.compile(r"\b(?:the|a|an|this)\s+((?:[a-z][a-z'’-]*\s+){0,2}?"
+_EXERCISE = re.compile(r"\b(?:the|a|an|this|known as|called)\s+((?:[a-z][a-z'’-]*\s+){0,2}?"
                        r"(?:stretch|pose|exercise|tilt|rotation|glide|squeeze|roll|twist|bridge|plank|row|release|tuck))\b", re.I)
 _GENERIC = frozenset("simple good great easy this that these one another following back best basic same other quick "
                      "gentle specific first second third".split())

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from bot.answer import DISCLAIMER
+from bot.answer import DISCLAIMER, escape_markdown
 from bot.page_view import page_markdown
 from conftest import ROOT, running_app
 
@@ -150,12 +150,15 @@ def app_server(built_index, tmp_path_factory):
         yield url, log_file
 
 
+def content_text(message: dict) -> str:
+    """A chat message's text: Gradio sends content as a string or as a list of parts."""
+    content = message["content"]
+    return content if isinstance(content, str) else " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+
+
 def page_reply(client, message) -> str:
     conversation = client.predict(message, api_name="/chat")[1]
-    if not conversation:
-        return ""
-    last = conversation[-1]["content"]
-    return last if isinstance(last, str) else " ".join(p.get("text", "") for p in last if isinstance(p, dict))
+    return content_text(conversation[-1]) if conversation else ""
 
 
 def test_hostile_inputs_through_the_page(app_server, reliability_report):
@@ -165,9 +168,14 @@ def test_hostile_inputs_through_the_page(app_server, reliability_report):
     failures = []
     for row in HOSTILE:
         client = Client(url, verbose=False)  # a new browser session per input
+        # A browser sends lone surrogate halves as U+FFFD (no client can put them in UTF-8).
+        text = row["text"].encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         try:
-            shown = page_reply(client, row["text"])
-            if row["text"].strip():
+            if not text.strip():
+                client.predict(text, api_name="/chat")  # nothing to answer; it must not fail
+                continue
+            shown = page_reply(client, text)
+            if text.strip():
                 assert DISCLAIMER in shown, shown[:200]
                 assert active_markup(shown) == [], active_markup(shown)
                 if row.get("escalates"):
@@ -203,41 +211,51 @@ def test_debug_logging_is_opt_in_and_says_so(built_index, tmp_path):
 # ---------------------------------------------------------------- load
 
 
-TOPICS = [
-    ("How do I stretch my upper back?", "thoracic stretch"),
-    ("What is a simple neck stretch?", "neck stretch"),
-    ("How do I do child's pose?", "child"),
-    ("can a foam roller help my upper back?", "foam roll"),
-]
-FOLLOW_UPS = ["How long should I hold it?", "what else?", "and for the neck?", "thanks"]
+TOPICS = ["How do I stretch my upper back?", "What is a simple neck stretch?", "How do I do child's pose?",
+          "can a foam roller help my upper back?"]
+FOLLOW_UPS = ["How long should I hold it?", "what else?", "and for the neck?", "I am user {n}, turn {turn}"]
 
 
-def simulated_user(url: str, n: int, turns: int, results: list, stop: threading.Event):
-    """One person: an opening question, then follow-ups, each message tagged as theirs."""
+def script_for(n: int, turns: int) -> list[str]:
+    """What person n says: an opening question, follow-ups, and a message only they send."""
+    return [(TOPICS[n % len(TOPICS)] if t % 5 == 0 else FOLLOW_UPS[t % 5 - 1]).format(n=n, turn=t) for t in range(turns)]
+
+
+def expected_replies(bot, script: list[str]) -> list[str]:
+    """The replies the same conversation gets alone, built as the page builds its history."""
+    from bot.page_view import page_markdown
+
+    history, out = [], []
+    for message in script:
+        shown = page_markdown(bot.reply(message, history))
+        out.append(shown)
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": shown}]
+    return out
+
+
+def simulated_user(url: str, n: int, script: list[str], expected: list[str], results: list, stop: threading.Event):
+    """One person talking to the page; each reply must be the one their conversation gets alone."""
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    opening, subject = TOPICS[n % len(TOPICS)]
     sent = []
-    for turn in range(turns):
+    for message, want in zip(script, expected):
         if stop.is_set():
             return
-        base = opening if turn % 5 == 0 else FOLLOW_UPS[(turn % 5 - 1) % len(FOLLOW_UPS)]
-        message = f"{base} [user {n} turn {turn}]" if turn % 5 == 0 else base
         t = time.perf_counter()
         try:
             conversation = client.predict(message, api_name="/chat")[1]
             seconds = time.perf_counter() - t
             sent.append(message)
-            mine = [m["content"] for m in conversation if m["role"] == "user"]
-            last = conversation[-1]["content"]
-            crossed = mine != [re.sub(r"([`*_\[\]<>#|!~])", r"\\\1", s) for s in sent]
-            # "How long should I hold it?" must be resolved against this person's own opening.
-            off_topic = base == FOLLOW_UPS[0] and "Answering:" in last and subject not in last.split("Answering:")[1][:120].lower()
-            results.append({"user": n, "seconds": seconds, "error": "", "crossed": crossed, "off_topic": off_topic})
+            mine = [content_text(m) for m in conversation if m["role"] == "user"]
+            crossed = mine != [escape_markdown(s) for s in sent]  # the page shows what each person typed, escaped
+            # Any mix-up of histories under load (a follow-up resolved against another
+            # person's topic, a repeat filter fed someone else's answers) changes the reply.
+            differs = " ".join(content_text(conversation[-1]).split()) != " ".join(want.split())
+            results.append({"user": n, "seconds": seconds, "error": "", "crossed": crossed, "differs": differs})
         except Exception as e:  # noqa: BLE001 - counted, not raised: the figures report them
             results.append({"user": n, "seconds": time.perf_counter() - t, "error": f"{type(e).__name__}: {e}",
-                            "crossed": False, "off_topic": False})
+                            "crossed": False, "differs": False})
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -247,13 +265,15 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def test_twenty_users_at_once(built_index, reliability_report, tmp_path):
+def test_twenty_users_at_once(built_index, chatbot, reliability_report, tmp_path):
     users, turns = 20, 10
     settings, _ = built_index
+    scripts = [script_for(n, turns) for n in range(users)]
+    expected = [expected_replies(chatbot, script) for script in scripts]
     with running_app(settings.index_dir, log_file=tmp_path / "app.log") as url:
         pid = url.pid
         results, stop = [], threading.Event()
-        threads = [threading.Thread(target=simulated_user, args=(url, n, turns, results, stop)) for n in range(users)]
+        threads = [threading.Thread(target=simulated_user, args=(url, n, scripts[n], expected[n], results, stop)) for n in range(users)]
         t = time.perf_counter()
         for th in threads:
             th.start()
@@ -265,14 +285,14 @@ def test_twenty_users_at_once(built_index, reliability_report, tmp_path):
     seconds = sorted(r["seconds"] for r in results)
     figures = {
         "users": users, "turns": turns, "requests": len(results), "errors": sum(bool(r["error"]) for r in results),
-        "crossed": sum(r["crossed"] for r in results), "off_topic": sum(r["off_topic"] for r in results),
+        "crossed": sum(r["crossed"] for r in results), "differs": sum(r["differs"] for r in results),
         "p50_ms": 1000 * seconds[len(seconds) // 2], "p95_ms": 1000 * seconds[int(len(seconds) * 0.95)],
         "wall_s": wall, "peak_rss_mb": rss, "examples": [r["error"] for r in results if r["error"]][:3],
     }
     reliability_report["load"] = figures
     print(f"\nload: {figures}")
     assert len(results) == users * turns
-    assert figures["errors"] == 0 and figures["crossed"] == 0 and figures["off_topic"] == 0, figures
+    assert figures["errors"] == 0 and figures["crossed"] == 0 and figures["differs"] == 0, figures
 
 
 def test_a_full_queue_says_busy_at_once(built_index, reliability_report, tmp_path):
