@@ -237,7 +237,9 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
         staging.mkdir(parents=True)
         try:
             on_stage("writing the new version")
-            faiss.write_index(index, str(staging / "vectors.faiss"))
+            # Written by Python, not faiss: a full disk then raises OSError (a clear message),
+            # where faiss.write_index raises a RuntimeError from C++.
+            (staging / "vectors.faiss").write_bytes(faiss.serialize_index(index).tobytes())
             (staging / "bm25.json").write_text(
                 json.dumps(bm25_to_json(build_bm25([c.text for c in prep.chunks]))), encoding="utf-8")
             _write_jsonl(staging / "chunks.jsonl", (dataclasses.asdict(c) for c in prep.chunks))
