@@ -162,8 +162,9 @@ def build_page(bot):
         chat.clear(lambda: ("", []), None, [box, raw_history], api_visibility="private")  # the chat's own trash button
         chat.like(vote, [raw_history], None, api_visibility="private")
         # Read at each visit and tab opening, so a newly published index shows without a restart.
-        page.load(lambda: about_sources_markdown(bot.index), None, about, api_visibility="private")
-        about_tab.select(lambda: about_sources_markdown(bot.index), None, about, api_visibility="private")
+        # Not queued: the list is cheap, and a busy queue must not leave the tab empty.
+        page.load(lambda: about_sources_markdown(bot.index), None, about, api_visibility="private", queue=False)
+        about_tab.select(lambda: about_sources_markdown(bot.index), None, about, api_visibility="private", queue=False)
     return page
 
 
