@@ -70,11 +70,18 @@ NOT_COVERED_REPLIES = {
 }
 
 # Openings that point back to the sentence before: quote that one too (when it answers the
-# question itself), or skip. "It is important to ..." is not such a pointer.
+# question itself), or skip. "It is important to ..." is not such a pointer, and neither is a
+# connective alone ("In addition, tight neck muscles can cause headaches.") unless a pronoun
+# follows it ("However, this couldn't be farther from the truth.").
 _NEEDS_PREVIOUS = re.compile(
-    r"^(This|That|These|Those|They|Each time|Do this|Doing this|Then|Also|Especially|However|But|And|Or|So|Plus|"
-    r"Here|Another|Similarly|In addition|Additionally|As a result|For example|Otherwise|Instead|Again|Such|"
+    r"^(This|That|These|Those|They|Such|Here|Then|Each time|Do this|Doing this|Another|Again|"
     r"It(?!(?: is|'s|’s) (?:\w+ ){0,2}(?:to|that)\b))\b"
+    r"|^\w+( \w+){0,3}, (this|that|these|those|they|it|he|she)\b"
+)
+# Connectives read better after the sentence before: it comes along when it is relevant too.
+_CONNECTIVE = re.compile(
+    r"^(However|But|And|Or|So|Plus|Also|Similarly|In addition|Additionally|As a result|For example|Otherwise|"
+    r"Instead|On the other hand|In contrast|Still|Yet|Even so|Likewise|Therefore|Thus|Hence|Moreover|Furthermore)\b"
 )
 # Sentences that send the reader elsewhere instead of saying something: never an answer.
 _NOT_AN_ANSWER = re.compile(
@@ -238,16 +245,25 @@ def _choose(eligible: dict, quotable: dict, limit: int) -> list[tuple]:
     picked = {}
     for c in chosen:
         score, rank, i, sentence, hit, overlap = c
+        previous = (hit.chunk_id, i - 1)
         if _NEEDS_PREVIOUS.match(sentence):
             # Bring the sentence it leans on, when that one is relevant too, or when this one
             # answers so well that the pair is worth it; otherwise skip it.
-            before = eligible.get((hit.chunk_id, i - 1)) or (quotable.get((hit.chunk_id, i - 1)) if overlap >= STRONG_OVERLAP else None)
-            if before is None:
-                continue
-            picked.setdefault((hit.chunk_id, i - 1), before)
+            before = eligible.get(previous) or (quotable.get(previous) if overlap >= STRONG_OVERLAP else None)
+            if before is None or _NEEDS_PREVIOUS.match(before[3]):
+                continue  # a chain of "This ... However, this ..." would need yet another sentence
+            picked.setdefault(previous, before)
+        elif _CONNECTIVE.match(sentence):
+            before = eligible.get(previous)
+            if before is not None and not _NEEDS_PREVIOUS.match(before[3]):
+                picked.setdefault(previous, before)
         picked.setdefault((hit.chunk_id, i), c)
-    # In reading order: passages by rank, sentences (steps of one exercise) as written.
-    result = sorted(picked.values(), key=lambda c: (c[1], c[2]))
+    # In reading order: articles by their best passage's rank, and within an article the
+    # sentences (steps of one exercise) as written.
+    doc_rank: dict[str, int] = {}
+    for c in sorted(picked.values(), key=lambda c: c[1]):
+        doc_rank.setdefault(c[4].doc_id, c[1])
+    result = sorted(picked.values(), key=lambda c: (doc_rank[c[4].doc_id], c[4].chunk.start + c[4].chunk.sentences[c[2]][0]))
     while len(result) > limit + 1:  # one over is allowed, to keep a pair together
         result.remove(min(result, key=lambda c: c[0]))
         kept = {(c[4].chunk_id, c[2]) for c in result}
