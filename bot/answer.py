@@ -77,6 +77,7 @@ _NEEDS_PREVIOUS = re.compile(
     r"^(This|That|These|Those|They|Such|Here|Then|Each time|Do this|Doing this|Another|Again|"
     r"It(?!(?: is|'s|’s) (?:\w+ ){0,2}(?:to|that)\b))\b"
     r"|^\w+( \w+){0,3}, (this|that|these|those|they|it|he|she)\b"
+    r"|^(However|But|And|So|Also|On the other hand|Still|Yet|Even so|Therefore|Thus|Instead)\b[^.]*\b(they|these|those|this)\b"
 )
 # Connectives read better after the sentence before: it comes along when it is relevant too.
 _CONNECTIVE = re.compile(
@@ -219,7 +220,7 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
 
 
 def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "general",
-                     seen=lambda sentence: False, weight=lambda term: 1.0) -> list[tuple[str, Hit]]:
+                     seen=lambda sentence: False, weight=lambda term: 1.0, more: bool = False) -> list[tuple[str, Hit]]:
     """The most relevant quotable sentences of the top passages, in reading order.
 
     A sentence is eligible when the quality filter passed it, it is not a question or a
@@ -227,12 +228,16 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     and it shares a term with the question or carries this kind's cue (a duration for "how
     long", a cause for "why"). Eligible sentences are scored by the question's terms they
     share (weighted by `weight`, the corpus idf: "thoracic" counts more than "stretch"),
-    the cue, and the passage's relevance and rank. One that opens with "This"/"It"/"These" comes only
+    the cue, and the passage's relevance and rank. `more` ("what else?") also lets in the
+    rest of the top three passages: the person asked for more of what they are about. One that opens with "This"/"It"/"These" comes only
     with the sentence before it, and only when that one is eligible too.
     """
     q = {t: weight(t) for t in set(content_stems(query)) - _ASKING}
     cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
-    result = _choose(*_eligible(q, cue, hits, seen, MIN_OVERLAP), limit)
+    eligible, quotable = _eligible(q, cue, hits, seen, MIN_OVERLAP)
+    if more:
+        eligible = {**{k: v for k, v in quotable.items() if v[1] < 3}, **eligible}
+    result = _choose(eligible, quotable, limit)
     if not result:
         # The passages are on topic (retrieval said so) but no sentence holds enough of the
         # question's words: quote what the best passages share with it, rather than decline.

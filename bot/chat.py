@@ -146,7 +146,7 @@ class Chatbot:
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
-        selected = A.select_sentences(u.query, hits, limit, u.kind, seen, weight) if covered else []
+        selected = A.select_sentences(u.query, hits, limit, u.kind, seen, weight, more=u.intent == "more") if covered else []
         if not selected and covered and (u.intent == "more" or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
             return self._plain(lead_parts + [A.NOTHING_NEW], esc, "exhausted", u.query, alert)

@@ -86,7 +86,7 @@ _REGIONS = {k: re.compile(v, re.I) for k, v in REGIONS.items()}
 _FOLLOW_UP_OPENING = re.compile(r"^\W*(and|what about|how about|also|for|why|how long|how often|how many|how much|"
                                 r"is that|does that|can i|should i|do i)\b", re.I)
 _PRONOUN = re.compile(r"\b(it|that|this|those|them|these|they)\b", re.I)
-_MORE = re.compile(r"^\W*(what else( can| could| should| do)?( i)?( do| try)?|anything else|more|tell me more|more please|go on|continue|keep going|"
+_MORE = re.compile(r"^\W*(and )?(what else( can| could| should| do)?( i)?( do| try)?|anything else|(some )?more|tell me more|more please|go on|continue|keep going|"
                    r"other (ones|stretches|exercises|ideas|options|tips)|any (other|more)( \w+)?( ones)?|"
                    r"what other \w+( \w+)?|give me more|show me more|something else)\W*$", re.I)
 _WHY = re.compile(r"^\W*why\b", re.I)
