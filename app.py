@@ -168,6 +168,13 @@ def build_page(bot):
     return page
 
 
+def configure_logging(settings: Settings) -> None:
+    """Message text is logged only when a maintainer turns debug logging on, and then the log says so."""
+    if settings.debug_log:
+        logging.getLogger("bot").setLevel(logging.DEBUG)
+        log.warning("Debug logging is on (BACKBOT_DEBUG_LOG): messages people type are written to this log.")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Serve the BackBot chat page.")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -188,9 +195,7 @@ def main(argv=None) -> int:
     except (IndexError_, ModelError, SettingsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if settings.debug_log:
-        logging.getLogger("bot").setLevel(logging.DEBUG)
-        log.warning("Debug logging is on (BACKBOT_DEBUG_LOG): messages people type are written to this log.")
+    configure_logging(settings)
     theme = gr.themes.Soft(font=[gr.themes.Font("system-ui"), "sans-serif"], font_mono=["ui-monospace", "monospace"])
     from bot.watch import watch_index
 

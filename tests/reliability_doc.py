@@ -26,7 +26,7 @@ def write_reliability_doc(report: dict, path: Path) -> None:
         ld = report["load"]
         lines.append(f"| load: {ld['users']} users x {ld['turns']} turns at once (gradio_client, loopback) | {ld['requests']} | "
                      f"{ld['errors']} | p50 {ld['p50_ms']:.0f} ms, p95 {ld['p95_ms']:.0f} ms, {ld['wall_s']:.1f} s in all, "
-                     f"app peak memory {ld['peak_rss_mb']:.0f} MB; answers crossing conversations: {ld['crossed']}, "
+                     f"app peak memory {ld['peak_rss_mb']:.0f} MB (over all the page tests); answers crossing conversations: {ld['crossed']}, "
                      f"replies unlike the one the same conversation gets alone: {ld['differs']} |")
     if "queue" in report:
         q = report["queue"]
