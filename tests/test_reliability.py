@@ -166,8 +166,9 @@ def test_hostile_inputs_through_the_page(app_server, reliability_report):
 
     url, _ = app_server
     failures = []
+    client = Client(url, verbose=False)
     for row in HOSTILE:
-        client = Client(url, verbose=False)  # a new browser session per input
+        client.reset_session()  # a new browser session (empty conversation) per input
         # A browser sends lone surrogate halves as U+FFFD (no client can put them in UTF-8).
         text = row["text"].encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         try:
