@@ -94,7 +94,7 @@ _NOT_AN_ANSWER = re.compile(
 
 # Words that ask rather than name a topic ("How long should I ...?"): they match any sentence
 # with "should" or "long" in it, so they don't count as shared terms.
-_ASKING = frozenset(content_stems("should could would can will must may might long often many much best way ways get "
+_NOT_SCORED = frozenset(content_stems("should could would can will must may might long often many much best way ways get "
                                   "make do know want need like really help"))
 #: Share of the question's (idf-weighted) terms a sentence must hold to be quoted without a cue.
 MIN_OVERLAP = 0.2
@@ -131,10 +131,18 @@ def search_hint(kind: str) -> str:
     return answer_kinds().get(kind, {}).get("search_hint", "")
 
 
-def partly_answered_note(kind: str, sentences: list[str]) -> str:
-    """Said first when no quoted sentence has what this kind of question asks for (a duration, a cause...)."""
+def partly_answered_note(kind: str, sentences: list[str], query: str = "", weight=lambda term: 1.0) -> str:
+    """Said first when no quoted sentence has what this kind of question asks for (a duration,
+    a cause...) about the question's own subject: a hold time quoted for the neck stretch does
+    not answer "how long should I hold the thoracic stretch?". The subject is the question's
+    rarest word in the corpus."""
     k = answer_kinds().get(kind)
-    if not k or not k["missing"] or not k["cue_re"] or any(k["cue_re"].search(s) for s in sentences):
+    if not k or not k["missing"] or not k["cue_re"]:
+        return ""
+    # The subject, not the asking: "hold" in "how long should I hold ..." is the cue itself.
+    terms = {t for t in set(content_stems(query)) - _NOT_SCORED if not k["cue_re"].search(t)}
+    key = max(sorted(terms), key=weight) if terms else ""
+    if any(k["cue_re"].search(s) and (not key or key in content_stems(s)) for s in sentences):
         return ""
     return k["missing"]
 
@@ -232,7 +240,7 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     rest of the top three passages: the person asked for more of what they are about. One that opens with "This"/"It"/"These" comes only
     with the sentence before it, and only when that one is eligible too.
     """
-    q = {t: weight(t) for t in set(content_stems(query)) - _ASKING}
+    q = {t: weight(t) for t in set(content_stems(query)) - _NOT_SCORED}
     cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
     eligible, quotable = _eligible(q, cue, hits, seen, MIN_OVERLAP)
     if more:

@@ -141,13 +141,14 @@ class Chatbot:
         return f"{message[: cap - tail]}. {message[-tail:]}"
 
     def _compose(self, index, u, t, hits, esc, alert, lead_parts, seen):
-        limit = self.settings.more_sentences if u.intent == "more" else self.settings.answer_sentences
+        more = u.intent == "more"
+        limit = self.settings.more_sentences if more else self.settings.answer_sentences
         covered = in_scope(hits, self.settings.threshold())
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
-        selected = A.select_sentences(u.query, hits, limit, u.kind, seen, weight, more=u.intent == "more") if covered else []
-        if not selected and covered and (u.intent == "more" or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
+        selected = A.select_sentences(u.query, hits, limit, u.kind, seen, weight, more=more) if covered else []
+        if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
             return self._plain(lead_parts + [A.NOTHING_NEW], esc, "exhausted", u.query, alert)
         sentences, citations = A.cite(selected)
@@ -156,11 +157,9 @@ class Chatbot:
             if t.asks_about_red_flags:
                 return self._plain(lead_parts + [self._red_flag_info(t), A.NOTHING_MORE], esc, "red_flag_info", u.query, alert)
             return self._plain(lead_parts + [self._not_in_articles(index)], esc, "out_of_scope", u.query, alert)
-        kind = "more" if u.intent == "more" else u.kind
-        lead = A.lead_in(kind, u.region)
-        note = A.partly_answered_note(kind, [s for s, _ in sentences])
-        if note:
-            lead = f"{note}"
+        kind = "more" if more else u.kind
+        # When the articles only partly answer, the reply says so instead of the usual lead-in.
+        lead = A.partly_answered_note(kind, [s for s, _ in sentences], u.query, weight) or A.lead_in(kind, u.region)
         if u.resolved_from:
             lead = f"*Answering: {A.escape_markdown(u.query)}*\n\n{lead}"
         parts = lead_parts + [self._red_flag_info(t), A.render_answer(lead, sentences, citations)]

@@ -86,20 +86,25 @@ def test_conversation_turns_cite_the_expected_passages(chatbot):
 
 
 def test_every_answer_to_the_labelled_questions_is_faithful_clean_and_short(chatbot):
-    answered = 0
+    answered, single = 0, []
+    limit = chatbot.settings.answer_sentences + 1  # the chosen ones, plus one a "This ..." sentence leans on
     for q in QUESTIONS:
         reply = chatbot.reply(q["question"])
         check_reply_is_faithful(reply)
         if not reply.answered:
             continue
         answered += 1
-        # 1 to 6 sentences (4 chosen, plus the one a "This ..." sentence leans on): a phone screen.
-        assert 1 <= len(reply.sentences) <= 5, (q["question"], reply.sentences)
+        assert reply.sentences and len(reply.sentences) <= limit, (q["question"], reply.sentences)  # a phone screen
+        if len(reply.sentences) == 1:
+            single.append(q["question"])
         for sentence, _ in reply.sentences:
             assert quality_flaw(sentence) == "", (q["question"], sentence)  # no fragment, heading, keyword soup
             assert not sentence.rstrip().endswith("?")
             assert not re.match(r"(See|Click|Read|Check out|Watch|Here's)\b", sentence), sentence
     assert answered >= 0.9 * len(QUESTIONS)
+    # A normal answer has 2 or more sentences; one alone is allowed only where the articles
+    # hold no second sentence on the question (not padded), and must stay rare.
+    assert len(single) <= 0.1 * answered, single
 
 
 def test_what_else_gives_passages_not_quoted_yet(chatbot):
@@ -135,11 +140,15 @@ def test_a_vague_message_with_a_red_flag_is_escalated_not_clarified(chatbot):
 
 
 def test_partly_answered_questions_say_so(chatbot):
-    reply = chatbot.reply("How often should I do the thoracic stretch each week?")
-    if reply.answered and not any(re.search(r"\d|times|daily|breaths|hold", s, re.I) for s, _ in reply.sentences):
-        assert "don't say exactly how long or how often" in reply.text
-    else:
-        assert reply.answered
+    note = "don't say exactly how long or how often"
+    # The articles give a hold time for the neck stretch ...
+    neck = chatbot.reply("How long should I hold a neck stretch?")
+    assert neck.answered and note not in neck.text and "10 seconds" in neck.text
+    # ... but none for the thoracic stretch: a neck stretch's time is not passed off as its answer.
+    first = chatbot.reply("How do I stretch my upper back?")
+    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": first.text}]
+    thoracic = chatbot.reply("How long should I hold it?", history)
+    assert "thoracic" in thoracic.query and note in thoracic.text
 
 
 @pytest.mark.parametrize("message, kind", [

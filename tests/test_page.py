@@ -121,7 +121,7 @@ def test_emergency_comes_first_in_its_own_box_and_new_conversation_forgets_it(pa
     assert "Reminder" not in fresh and "[1]" in fresh  # the red flag went with the old conversation
 
 
-def test_votes_are_recorded_with_the_question_and_cited_articles(page, votes_file):
+def test_votes_are_recorded_with_the_question_and_cited_articles(page, votes_file, built_index):
     before = votes_file.read_text().splitlines() if votes_file.exists() else []
     ask(page, "Why does sitting all day make my back hurt?")
     answer = wait_for_replies(page, 1)
@@ -132,7 +132,11 @@ def test_votes_are_recorded_with_the_question_and_cited_articles(page, votes_fil
     assert len(rows) == 1
     row = rows[0]
     assert row["question"] == "Why does sitting all day make my back hurt?" and row["vote"] == "down"
-    assert 1 <= len(row["doc_ids"]) <= len(cited)
+    # Exactly the articles the reply's Sources list (one entry per article), by their ids.
+    settings, _ = built_index
+    version = (settings.index_dir / "CURRENT").read_text().strip()
+    title_of = {a["doc_id"]: a["title"] for a in map(json.loads, (settings.index_dir / version / "articles.jsonl").open())}
+    assert [f"[{n}] {title_of[d]}" for n, d in enumerate(row["doc_ids"], 1)] == [c.strip() for c in cited]
     assert not {"ip", "client", "session", "user_agent", "user"} & set(row)
 
 
