@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from nltk.tokenize.punkt import PunktSentenceTokenizer
 
-from .chunking import Chunk, chunk_corpus
+from .chunking import Chunk, chunk_corpus, sentence_units
 from .cleaning import CleanArticle, clean_corpus, normalise
 from .embed_cache import EmbeddingCache, cache_dir, text_key
 from .index import (FILES, FORMAT_VERSION, IndexError_, current_version_dir, file_sha256, publish, punkt_from_json,
@@ -59,6 +59,7 @@ class BuildSummary:
     changes: Changes = Changes()
     encoded: int = 0  # chunks embedded by this build
     reused: int = 0  # chunks whose vectors came from the embedding cache
+    sentences_encoded: int = 0  # sentences embedded by this build (the rest came from the cache)
     full: bool = False
     faiss: dict = dataclasses.field(default_factory=dict)
     up_to_date: bool = False  # nothing had changed: no new version was published
@@ -153,30 +154,27 @@ def prepare(settings: Settings, full: bool = False, live: dict | None = None) ->
     )
 
 
-def embed_chunks(settings: Settings, chunks: list[Chunk], full: bool, progress: bool, on_stage):
-    """Vectors for `chunks` in order, encoding only texts the cache hasn't seen with this
-    model. Returns (vectors, number encoded now, the cache, the chunks' cache keys)."""
+def embed_texts(settings: Settings, cache: EmbeddingCache, texts: list[str], progress: bool, on_stage,
+                what: str = "chunks") -> tuple[np.ndarray, int, list[bytes]]:
+    """Vectors for `texts` in order, encoding only texts the cache hasn't seen with this
+    model. Returns (vectors, number encoded now, the texts' cache keys)."""
     from .embedding import encode, load_model
 
-    if not chunks:
-        raise BuildError("The corpus produced no chunks to index (no article has a quotable sentence).")
-    folder = cache_dir(settings.index_dir, settings.model)
-    cache = EmbeddingCache(folder) if full else EmbeddingCache.open(folder)
-    keys = [text_key(c.text) for c in chunks]
+    keys = [text_key(t) for t in texts]
     found, missing = cache.lookup(keys)
-    on_stage(f"embedding {len(missing)} of {len(chunks)} chunks ({len(found)} from the cache)")
+    on_stage(f"embedding {len(missing)} of {len(texts)} {what} ({len(found)} from the cache)")
     if missing:
         model = load_model(settings.model)
         for a in range(0, len(missing), ENCODE_FLUSH):
             batch = missing[a : a + ENCODE_FLUSH]
-            vectors = encode(model, [chunks[i].text for i in batch], settings.embed_batch_size, progress=progress)
+            vectors = encode(model, [texts[i] for i in batch], settings.embed_batch_size, progress=progress)
             cache.add([keys[i] for i in batch], vectors)  # persisted now: a killed build keeps it
             found.update(zip(batch, vectors))
-    vectors = np.ascontiguousarray(np.stack([found[i] for i in range(len(chunks))]), dtype=np.float32)
-    return vectors, len(missing), cache, keys
+    vectors = np.ascontiguousarray(np.stack([found[i] for i in range(len(texts))]), dtype=np.float32)
+    return vectors, len(missing), keys
 
 
-#: Encoded vectors are written to the cache every this many chunks (~1 minute of encoding).
+#: Encoded vectors are written to the cache every this many texts (~1 minute of encoding).
 ENCODE_FLUSH = 8192
 
 
@@ -211,12 +209,15 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
         on_stage("reading and cleaning the articles")
         live = previous_build(settings)
         prep = prepare(settings, full=full, live=live)
-        plan = planned(len(prep.chunks), settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction,
-                       settings.hnsw_ef_search)
-        live_faiss = {k: v for k, v in (live["manifest"].get("faiss") or {}).items() if k != "recall_at_10"} if live else {}
+        units = sentence_units(prep.chunks)
+        vector_settings = (settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
+        plan = {"faiss": planned(len(prep.chunks), *vector_settings), "sentence_faiss": planned(len(units.texts), *vector_settings)}
+        live_plan = {key: {k: v for k, v in (live["manifest"].get(key) or {}).items() if k != "recall_at_10"}
+                     for key in plan} if live else {}
         skipped = [[sk.path, sk.reason] for sk in prep.skipped]
         if (live and prep.splitter_reused and not prep.changes
-                and live["manifest"].get("corpus_fingerprint") == prep.fingerprint and live_faiss == plan and live["manifest"].get("skipped") == skipped):
+                and live["manifest"].get("corpus_fingerprint") == prep.fingerprint and live_plan == plan
+                and live["manifest"].get("skipped") == skipped):
             # Nothing to do; publishing an identical version would only make running pages reload.
             on_stage("the index is up to date")
             return BuildSummary(
@@ -225,11 +226,16 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
                 dropped_sentences=sum(len(a.dropped) for a in prep.cleaned), reused=len(prep.chunks),
                 faiss=live["manifest"].get("faiss", {}), up_to_date=True,
             )
-        vectors, encoded, cache, keys = embed_chunks(settings, prep.chunks, full, progress, on_stage)
-        on_stage(f"indexing {len(vectors)} vectors")
-        index, faiss_info = make_vector_index(
-            vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search
-        )
+        if not prep.chunks:
+            raise BuildError("The corpus produced no chunks to index (no article has a quotable sentence).")
+        folder = cache_dir(settings.index_dir, settings.model)
+        cache = EmbeddingCache(folder) if full else EmbeddingCache.open(folder)
+        vectors, encoded, keys = embed_texts(settings, cache, [c.text for c in prep.chunks], progress, on_stage)
+        sentence_vectors, sentences_encoded, sentence_keys = embed_texts(
+            settings, cache, units.texts, progress, on_stage, what="sentences")
+        on_stage(f"indexing {len(vectors)} chunk and {len(sentence_vectors)} sentence vectors")
+        index, faiss_info = make_vector_index(vectors, *vector_settings)
+        sentence_index, sentence_faiss_info = make_vector_index(sentence_vectors, *vector_settings)
 
         built_at = dt.datetime.now(dt.timezone.utc)
         version = "v" + built_at.strftime("%Y%m%dT%H%M%S%fZ")
@@ -240,6 +246,8 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
             # Written by Python, not faiss: a full disk then raises OSError (a clear message),
             # where faiss.write_index raises a RuntimeError from C++.
             (staging / "vectors.faiss").write_bytes(faiss.serialize_index(index).tobytes())
+            (staging / "sentences.faiss").write_bytes(faiss.serialize_index(sentence_index).tobytes())
+            (staging / "sentences.json").write_text(json.dumps({"owners": units.owners}), encoding="utf-8")
             (staging / "bm25.json").write_text(
                 json.dumps(bm25_to_json(build_bm25([c.text for c in prep.chunks]))), encoding="utf-8")
             _write_jsonl(staging / "chunks.jsonl", (dataclasses.asdict(c) for c in prep.chunks))
@@ -262,12 +270,13 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
                 "version": version,
                 "faiss_type": faiss_info.kind,
                 "faiss": faiss_info.to_json(),
+                "sentence_faiss": sentence_faiss_info.to_json(),
                 "lexical": {"method": "bm25", "tokenizer": TOKENIZER},
-                "counts": {"articles": len(prep.cleaned), "chunks": len(prep.chunks)},
+                "counts": {"articles": len(prep.cleaned), "chunks": len(prep.chunks), "sentences": len(units.texts)},
                 "skipped": skipped,
                 "corpus_read_at": read_at,
                 "build": {"full": full or not prep.splitter_reused, "encoded": encoded,
-                          "reused": len(prep.chunks) - encoded},
+                          "reused": len(prep.chunks) - encoded, "sentences_encoded": sentences_encoded},
                 "files": {name: file_sha256(staging / name) for name in FILES},
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -282,7 +291,7 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
             shutil.rmtree(staging, ignore_errors=True)
             raise
         prune_old_versions(settings.index_dir, keep={version})
-        cache.compact(keys)
+        cache.compact(keys + sentence_keys)
     return BuildSummary(
         articles=len(prep.cleaned),
         chunks=len(prep.chunks),
@@ -293,6 +302,7 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
         changes=prep.changes,
         encoded=encoded,
         reused=len(prep.chunks) - encoded,
+        sentences_encoded=sentences_encoded,
         full=full or not prep.splitter_reused,
         faiss=faiss_info.to_json(),
     )

@@ -80,3 +80,29 @@ def chunk_article(article: CleanArticle, size: int, overlap: int) -> list[Chunk]
 
 def chunk_corpus(articles: list[CleanArticle], size: int, overlap: int) -> list[Chunk]:
     return [c for a in articles for c in chunk_article(a, size, overlap)]
+
+
+@dataclass(frozen=True)
+class SentenceUnits:
+    """Each distinct sentence of the chunks once, with the chunks (positions in the chunk
+    list) that hold it: overlapping windows share sentences, which are embedded once."""
+    texts: list[str]
+    owners: list[tuple[int, ...]]
+
+
+def sentence_units(chunks: list[Chunk]) -> SentenceUnits:
+    """The sentences to embed on their own. A chunk's vector blurs its three sentences
+    together; a question often matches one of them closely (a hold time, a named stretch),
+    which the best sentence's vector still shows."""
+    place: dict[tuple[str, int, int], int] = {}
+    texts: list[str] = []
+    owners: list[list[int]] = []
+    for i, c in enumerate(chunks):
+        for a, b, _ in c.sentences:
+            key = (c.doc_id, c.start + a, c.start + b)
+            if key not in place:
+                place[key] = len(texts)
+                texts.append(c.text[a:b])
+                owners.append([])
+            owners[place[key]].append(i)
+    return SentenceUnits(texts, [tuple(o) for o in owners])

@@ -1,7 +1,9 @@
 """The persisted index: its layout, publishing a version, loading and validating it.
 
 Layout: `index/CURRENT` names the live version folder `index/v<time>/`, which holds
-`manifest.json`, `vectors.faiss`, `bm25.json`, `chunks.jsonl`, `articles.jsonl` and `punkt.json`.
+`manifest.json`, `vectors.faiss` (one vector per chunk), `sentences.faiss` and `sentences.json`
+(one vector per distinct sentence, and the chunks holding it), `bm25.json`, `chunks.jsonl`,
+`articles.jsonl` and `punkt.json`.
 Building a version is in `build`; it calls `publish` only once the version has loaded back.
 """
 from __future__ import annotations
@@ -22,8 +24,9 @@ from .vector_index import configure_loaded
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: adds the BM25 statistics
-FILES = ("vectors.faiss", "bm25.json", "chunks.jsonl", "articles.jsonl", "punkt.json")
+FORMAT_VERSION = 3  # 2: adds the BM25 statistics; 3: adds the sentence vectors
+FILES = ("vectors.faiss", "sentences.faiss", "sentences.json", "bm25.json", "chunks.jsonl", "articles.jsonl",
+         "punkt.json")
 
 
 class IndexError_(RuntimeError):
@@ -39,6 +42,8 @@ class LoadedIndex:
     articles: list[dict]  # doc_id, title, source, url, path, text (cleaned)
     splitter: PunktSentenceTokenizer
     bm25: BM25Stats
+    sentence_vectors: object = None  # a faiss index, one vector per distinct sentence
+    sentence_owners: tuple[tuple[int, ...], ...] = ()  # per sentence vector: the chunks holding it
 
 
 def build_command(settings: Settings) -> str:
@@ -147,6 +152,9 @@ def read_index(path: Path, settings: Settings) -> LoadedIndex:
         articles = list(read_jsonl(path / "articles.jsonl"))
         splitter = punkt_from_json(json.loads((path / "punkt.json").read_text(encoding="utf-8")))
         bm25_data = json.loads((path / "bm25.json").read_text(encoding="utf-8"))
+        sentence_vectors = faiss.read_index(str(path / "sentences.faiss"))
+        configure_loaded(sentence_vectors, {"faiss": manifest.get("sentence_faiss")})
+        owners = tuple(tuple(int(i) for i in o) for o in json.loads((path / "sentences.json").read_text(encoding="utf-8"))["owners"])
     except Exception as e:
         log.exception("index load failed")
         raise IndexError_(f"The index in {path} could not be read ({type(e).__name__}); rebuild it with: {fix}") from None
@@ -154,9 +162,11 @@ def read_index(path: Path, settings: Settings) -> LoadedIndex:
         bm25 = bm25_from_json(bm25_data)
     except (ValueError, KeyError, TypeError) as e:
         raise IndexError_(f"The keyword index in {path} is inconsistent ({e}); rebuild it with: {fix}") from None
-    if vectors.d != manifest.get("dimension") or vectors.ntotal != len(chunks) or bm25.n_docs != len(chunks):
+    if (vectors.d != manifest.get("dimension") or vectors.ntotal != len(chunks) or bm25.n_docs != len(chunks)
+            or sentence_vectors.d != vectors.d or sentence_vectors.ntotal != len(owners)
+            or not all(o and all(0 <= i < len(chunks) for i in o) for o in owners)):
         raise IndexError_(f"The index in {path} is inconsistent (vectors, keywords and chunks disagree); rebuild it with: {fix}")
-    return LoadedIndex(path, manifest, vectors, chunks, articles, splitter, bm25)
+    return LoadedIndex(path, manifest, vectors, chunks, articles, splitter, bm25, sentence_vectors, owners)
 
 
 def read_jsonl(path: Path):

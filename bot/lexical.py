@@ -8,7 +8,6 @@ Lay words are mapped to the articles' words first (`expand_query`, `data/lay_ter
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import content_stems
+from .text import content_stems, stem, words
 
 #: Recorded in the manifest: an index whose terms were made another way must be rebuilt.
 TOKENIZER = "nltk-regexp-words+stopwords+porter/1"
@@ -119,7 +118,7 @@ def coverage(stats: BM25Stats, query_terms: list[str], chunk_terms: set[str]) ->
 
 @dataclass(frozen=True)
 class LayTerm:
-    pattern: re.Pattern
+    stems: tuple[str, ...]  # the phrase as word stems: "knots" and "knot" match alike
     phrase: str
     article_terms: str
 
@@ -132,13 +131,20 @@ def lay_terms() -> tuple[LayTerm, ...]:
         if not line.strip() or line.startswith("#"):
             continue
         phrase, article = (part.strip() for part in line.split("\t", 1))
-        rows.append(LayTerm(re.compile(r"(?<![\w'])" + re.escape(phrase.lower()) + r"(?![\w'])"), phrase, article))
+        rows.append(LayTerm(tuple(stem(w) for w in words(phrase)), phrase, article))
     return tuple(rows)
+
+
+def _holds(seq: list[str], part: tuple[str, ...]) -> bool:
+    n = len(part)
+    return n > 0 and any(tuple(seq[i : i + n]) == part for i in range(len(seq) - n + 1))
 
 
 def expand_query(query: str) -> str:
     """The question plus the article wording of any lay term in it ("slipped disc" adds
-    "herniated disk"). The original words stay, so nothing the person said is lost."""
-    low = query.lower().replace("’", "'")
-    extra = [t.article_terms for t in lay_terms() if t.pattern.search(low)]
+    "herniated disk"). Whole words are compared by their stems, so "knot" matches the row
+    "knots" and "screens" the row "screen", but "disco" never matches "disc". The original
+    words stay, so nothing the person said is lost."""
+    said = [stem(w) for w in words(query)]
+    extra = [t.article_terms for t in lay_terms() if _holds(said, t.stems)]
     return f"{query} {' '.join(extra)}" if extra else query

@@ -2,7 +2,8 @@
 
 1. The question's lay words are mapped to the articles' words (`lexical.expand_query`).
 2. Dense search (FAISS inner product on normalised MiniLM vectors) and BM25 each rank
-   `candidates` chunks; hybrid fuses the two rankings with Reciprocal Rank Fusion
+   `candidates` chunks; hybrid adds a third ranking, chunks by their best-matching
+   sentence's vector, and fuses the rankings with Reciprocal Rank Fusion
    (score = sum of weight / (k + rank)) or with weighted min-max scaled scores.
 3. Maximal Marginal Relevance picks the top k from the fused candidates, so they are not
    near-copies of one sentence (overlapping chunks of the same paragraph are).
@@ -49,6 +50,25 @@ def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int) -> dict[
         return {}
     scores, ids = index.vectors.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), n)
     return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+
+
+def sentence_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int) -> dict[int, float]:
+    """Chunks scored by their best sentence's cosine, from the top sentences. A three-sentence
+    chunk vector is an average; "Do this three times" under "how many times should I do the
+    thoracic stretch?" is found by its own sentence, not by the chunk's blur."""
+    if index.sentence_vectors is None or not index.sentence_owners or n <= 0:
+        return {}
+    # Each sentence sits in one or two chunks: a few times n sentences reach n chunks.
+    m = min(4 * n, len(index.sentence_owners))
+    scores, ids = index.sentence_vectors.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), m)
+    best: dict[int, float] = {}
+    for s, j in zip(scores[0], ids[0]):
+        if j < 0:
+            continue
+        for i in index.sentence_owners[j]:
+            if i not in best:  # results come best first
+                best[i] = float(s)
+    return {i: best[i] for i in _top(best, n)}
 
 
 def bm25_ranking(index: LoadedIndex, query_terms: list[str], n: int, k1: float, b: float) -> dict[int, float]:
@@ -115,7 +135,10 @@ def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[
             qv = np.asarray(embed(q), dtype=np.float32)
         with stage(timings, "dense search"):
             rankings.append(dense_ranking(index, qv, n))
-        weights.append(settings.dense_weight)
+            weights.append(settings.dense_weight)
+            if method == "hybrid" and settings.sentence_weight > 0:
+                rankings.append(sentence_ranking(index, qv, n))
+                weights.append(settings.sentence_weight)
     if method in ("bm25", "hybrid"):
         with stage(timings, "bm25"):
             q_terms = terms(q)

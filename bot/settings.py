@@ -42,6 +42,9 @@ class Settings:
     fusion: str = "rrf"  # "rrf" (reciprocal rank fusion) or "weighted" (min-max scaled scores)
     rrf_k: int = 60
     dense_weight: float = 1.0
+    # Hybrid also ranks chunks by their best-matching sentence's vector (a third ranking in the
+    # fusion); 0 leaves it out. See docs/retrieval.md for what it adds.
+    sentence_weight: float = 1.0
     bm25_weight: float = 1.0
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
@@ -51,9 +54,9 @@ class Settings:
     top_k: int = 5
     # Relevance below which the articles are taken not to cover a question, per method.
     # Calibrated with `python -m bot eval --calibrate`; see docs/retrieval.md.
-    min_relevance: float = 0.333
+    min_relevance: float = 0.340
     min_relevance_dense: float = 0.434
-    min_relevance_bm25: float = 0.314
+    min_relevance_bm25: float = 0.272
     answer_sentences: int = 4  # a normal answer fits a phone screen
     more_sentences: int = 6  # "tell me more" / "what else?"
     max_message_chars: int = 2000
@@ -119,6 +122,8 @@ class Settings:
             raise SettingsError(f"retrieval must be one of {', '.join(RETRIEVAL_METHODS)}, not {self.retrieval!r}.")
         if self.fusion not in FUSION_METHODS:
             raise SettingsError(f"fusion must be one of {', '.join(FUSION_METHODS)}, not {self.fusion!r}.")
+        if min(self.dense_weight, self.sentence_weight, self.bm25_weight) < 0:
+            raise SettingsError("dense_weight, sentence_weight and bm25_weight must be 0 or more.")
         if not 0.0 <= self.mmr_lambda <= 1.0:
             raise SettingsError(f"mmr_lambda must be between 0 and 1, not {self.mmr_lambda}.")
         if self.reload_seconds <= 0:

@@ -47,12 +47,16 @@ def test_hybrid_beats_each_single_method(seed_reports):
     assert hybrid >= seed_reports["bm25"].retrieval.recall[3]
 
 
-def test_hybrid_recall_and_mrr_on_the_seed_set(seed_reports):
+def test_hybrid_mrr_on_the_seed_set(seed_reports):
     r = seed_reports["hybrid"].retrieval
-    # Issue 4 asks for recall@3 >= 0.92 and MRR >= 0.80. Not met yet (0.877 / 0.785, see
-    # docs/retrieval.md); these floors stop regressions until it is, they are not the target.
-    assert r.recall[3] >= 0.87, r.misses
-    assert r.mrr >= 0.78, r.misses
+    assert r.mrr >= 0.80, r.misses  # issue 4's target (0.842 today)
+
+
+def test_hybrid_recall_on_the_seed_set(seed_reports):
+    r = seed_reports["hybrid"].retrieval
+    # Issue 4 asks for recall@3 >= 0.92. Not met (0.887, see docs/retrieval.md); this floor at
+    # today's figure stops regressions, it is not the target.
+    assert r.recall[3] >= 0.88, r.misses
 
 
 def test_out_of_scope_precision_and_recall(seed_reports):
@@ -88,8 +92,11 @@ def test_the_method_generalises_to_the_nih_articles(tmp_path_factory, settings_f
     for r in reports.values():
         print(f"NIH {r.method}: recall@3={r.retrieval.recall[3]:.3f} MRR={r.retrieval.mrr:.3f}")
     h = reports["hybrid"]
-    # Floors at today's figures (hybrid recall@3 0.73 here, below dense 0.81: see docs/retrieval.md).
-    assert h.retrieval.recall[5] >= 0.75, h.retrieval.misses
+    # Held out: written before any tuning, used only to check that a change generalises. Hybrid
+    # must not fall behind a single method here either (recall@3 0.81, equal to dense; it was
+    # 0.73 before the sentence vectors).
+    assert h.retrieval.recall[3] >= max(reports[m].retrieval.recall[3] for m in ("dense", "bm25")), h.retrieval.misses
+    assert h.retrieval.recall[5] >= 0.85, h.retrieval.misses
     assert h.oos_precision >= 0.9 and h.oos_recall >= 0.9, h.oos_errors
     assert any(c.doc_id.startswith("nih") for c in bot.index.chunks)
 

@@ -14,13 +14,35 @@ def test_build_writes_a_manifest_and_loads(built_index):
     m = idx.manifest
     assert m["model"] == settings.model and m["dimension"] == 384
     assert m["chunking"] == settings.chunking() and len(m["corpus_fingerprint"]) == 64
-    assert m["built_at"] and m["format_version"] == 2
+    assert m["built_at"] and m["format_version"] == 3
     assert m["lexical"]["method"] == "bm25" and "bm25.json" in m["files"]
     assert idx.vectors.ntotal == len(idx.chunks) == summary.chunks
     # Every chunk is a slice of its article's cleaned text.
     texts = {a["doc_id"]: a["text"] for a in idx.articles}
     for c in idx.chunks:
         assert texts[c.doc_id][c.start : c.end] == c.text
+    # One vector per distinct sentence; overlapping chunks share theirs.
+    held = [len(c.sentences) for c in idx.chunks]
+    assert idx.sentence_vectors.ntotal == len(idx.sentence_owners) == m["counts"]["sentences"]
+    # A one-sentence chunk's sentence has the chunk's text: its vector comes from the cache.
+    single = sum(len(c.sentences) == 1 for c in idx.chunks)
+    assert summary.sentences_encoded == len(idx.sentence_owners) - single
+    assert len(idx.sentence_owners) < sum(held) and sum(map(len, idx.sentence_owners)) == sum(held)
+
+
+def test_a_sentence_vector_is_that_sentences_embedding(built_index, chatbot):
+    """The sentence index is aligned: vector j is the embedding of a sentence that every chunk
+    listed as its owner holds."""
+    import numpy as np
+
+    idx = chatbot.index
+    for j in (0, len(idx.sentence_owners) // 2, len(idx.sentence_owners) - 1):
+        owners = idx.sentence_owners[j]
+        first = idx.chunks[owners[0]]
+        texts = [first.text[a:b] for a, b, _ in first.sentences]
+        found = [t for t in texts if np.dot(chatbot.embed_query(t), idx.sentence_vectors.reconstruct(j)) > 0.999]
+        assert len(found) == 1
+        assert all(found[0] in idx.chunks[i].text for i in owners)
 
 
 def test_missing_index_names_the_build_command(tmp_path, settings_for):
@@ -36,8 +58,9 @@ def test_corrupt_file_is_detected(own_index):
         load_index(own_index)
 
 
-def test_deleted_file_is_detected(own_index):
-    (load_index(own_index).path / "vectors.faiss").unlink()
+@pytest.mark.parametrize("name", ["vectors.faiss", "sentences.faiss", "sentences.json"])
+def test_deleted_file_is_detected(own_index, name):
+    (load_index(own_index).path / name).unlink()
     with pytest.raises(IndexError_, match="missing.*python -m bot build"):
         load_index(own_index)
 

@@ -160,7 +160,10 @@ def test_incremental_build_encodes_only_what_changed(own_index, monkeypatch):
     after = load_index(own_index)
     new_chunks = [c for c in after.chunks if c.doc_id == "4-spinal-stenosis"]
     assert added.changes.added == ("4-spinal-stenosis",) and not added.changes.changed
-    assert new_chunks and sum(counts) == len(new_chunks) == added.encoded
+    assert new_chunks and len(new_chunks) == added.encoded
+    new_sentences = {c.text[a:b] for c in new_chunks for a, b, _ in c.sentences} - {c.text for c in new_chunks}
+    # Chunk texts, then the article's sentences that aren't a whole chunk already (same text, same vector).
+    assert sum(counts) == added.encoded + added.sentences_encoded and added.sentences_encoded == len(new_sentences)
     assert added.reused == len(before.chunks) and not added.full
     # Vectors taken from the cache are the ones the full build computed.
     import numpy as np
@@ -179,11 +182,12 @@ def test_incremental_build_encodes_only_what_changed(own_index, monkeypatch):
                   encoding="utf-8")
     changed = build_index(own_index)
     assert changed.changes.changed == ("001-upper-back-and-neck-stretches",)
-    assert 0 < sum(counts) == changed.encoded <= 2  # the chunk(s) holding the new sentence
+    assert 0 < changed.encoded <= 2  # the chunk(s) holding the new sentence
+    assert sum(counts) == changed.encoded + changed.sentences_encoded and changed.sentences_encoded <= 1
 
     counts.clear()
     full = build_index(own_index, full=True)
-    assert full.full and sum(counts) == full.chunks == full.encoded
+    assert full.full and full.chunks == full.encoded and sum(counts) == full.encoded + full.sentences_encoded > full.chunks
 
 
 def test_a_deleted_article_disappears_and_nothing_is_encoded(own_index, monkeypatch):
@@ -192,7 +196,7 @@ def test_a_deleted_article_disappears_and_nothing_is_encoded(own_index, monkeypa
     summary = build_index(own_index)
     idx = load_index(own_index)
     assert summary.changes.removed == ("002-muscle-imbalances-and-back-pain",)
-    assert sum(counts) == 0 and summary.encoded == 0
+    assert sum(counts) == 0 and summary.encoded == summary.sentences_encoded == 0
     assert all(c.doc_id != "002-muscle-imbalances-and-back-pain" for c in idx.chunks)
     assert all(a["doc_id"] != "002-muscle-imbalances-and-back-pain" for a in idx.articles)
 
@@ -205,7 +209,8 @@ def test_hnsw_above_the_threshold_is_recorded_with_its_recall(own_index):
     settings = dataclasses.replace(own_index, hnsw_threshold=10)
     summary = build_index(settings)  # same corpus, new vector-index settings: re-indexed, nothing re-embedded
     m = load_index(settings).manifest
-    assert not summary.up_to_date and summary.encoded == 0
+    assert not summary.up_to_date and summary.encoded == summary.sentences_encoded == 0
+    assert m["sentence_faiss"]["type"] == "hnsw-ip" and m["sentence_faiss"]["recall_at_10"] >= 0.95
     assert m["faiss"]["type"] == "hnsw-ip" and summary.faiss["type"] == "hnsw-ip"
     assert m["faiss"]["recall_at_10"] >= 0.95  # ~90 real chunks: HNSW should be near exact
     bot = Chatbot.load(settings=settings)
@@ -287,4 +292,4 @@ def test_a_build_killed_at_any_stage_leaves_an_index_that_loads_and_answers(own_
     assert any(c.doc_id == "4-herniated-disk" for c in load_index(own_index).chunks)
     if stage in ("indexing", "writing", "verifying"):
         # Vectors encoded before the kill were cached: the rerun had nothing left to encode.
-        assert summary.encoded == 0
+        assert summary.encoded == summary.sentences_encoded == 0

@@ -61,6 +61,13 @@ def test_lay_terms_add_the_articles_words(said, written):
 def test_lay_terms_match_whole_words_only():
     assert expand_query("my disco dancing hurt") == "my disco dancing hurt"
     assert expand_query("no lay words here") == "no lay words here"
+    assert expand_query("my traps-and-lats day") == "my traps-and-lats day"  # one hyphenated word
+
+
+@pytest.mark.parametrize("said", ["a knot under my shoulder blade", "what are KNOTS", "Slipped discs?", "a crick in my neck"])
+def test_lay_terms_match_other_word_forms(said):
+    """Rows are matched by word stems: singular, plural and case alike."""
+    assert expand_query(said) != said and expand_query(said).startswith(said)
 
 
 def test_rrf_rewards_agreement_and_weights_count():
