@@ -59,7 +59,7 @@ def encode_floor(model, questions: list[str], repeats: int = 1) -> dict:
 
 
 def encode_throughput(model, texts: list[str], batch_size: int) -> float:
-    """Chunks per second for bare `model.encode` of these texts."""
+    """Texts per second for bare `model.encode` of these texts."""
     t = time.perf_counter()
     model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
     return len(texts) / (time.perf_counter() - t)

@@ -49,7 +49,8 @@ def summary_text(s: BuildSummary) -> str:
     return "\n".join([
         f"{kind}: published index {s.version} in {s.seconds:.1f} s.",
         changes_text(s.changes),
-        f"Index: {s.articles} articles, {s.chunks} chunks; {s.encoded} chunks embedded now, {s.reused} from the cache.",
+        f"Index: {s.articles} articles, {s.chunks} chunks; {s.encoded} chunks and {s.sentences_encoded} sentences embedded now, "
+        f"{s.reused} chunks from the cache.",
         f"Vectors: {faiss}.",
         f"Cleaning dropped {s.dropped_sentences} sentences (boilerplate, duplicates); {len(s.skipped)} files or records skipped.",
     ])
