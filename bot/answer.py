@@ -200,13 +200,14 @@ def escape_markdown(text: str) -> str:
     return text.replace("&", "&amp;")
 
 
-def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: float) -> tuple[dict, dict]:
+def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: float) -> tuple[dict, dict, set]:
     """(chunk id, sentence position) -> (score, rank, position, sentence, hit, overlap): the
-    sentences that answer (see `select_sentences`), and every sentence that could be quoted."""
+    sentences that answer (see `select_sentences`), and every sentence that could be quoted;
+    and the positions of sentences quoted earlier in the conversation."""
     q_mass = sum(q.values()) or 1.0
     eligible: dict[tuple[str, int], tuple] = {}
     quotable: dict[tuple[str, int], tuple] = {}
-    done = set()
+    done, earlier = set(), set()
     for rank, hit in enumerate(hits):
         for i, (a, b, ok) in enumerate(hit.chunk.sentences):
             key = (hit.doc_id, hit.chunk.start + a)  # overlapping chunks share sentences: each counts once
@@ -214,6 +215,9 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
                 continue
             done.add(key)
             sentence = hit.text[a:b]
+            if seen(sentence):
+                earlier.add((hit.chunk_id, i))
+                continue
             if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or _FRAGMENT.match(sentence) or _FILLER.match(sentence) \
                     or seen(sentence):
                 continue
@@ -224,7 +228,7 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
             if (overlap < min_overlap or overlap == 0) and not (has_cue and (overlap > 0 or rank == 0)):
                 continue
             eligible[(hit.chunk_id, i)] = quotable[(hit.chunk_id, i)]
-    return eligible, quotable
+    return eligible, quotable, earlier
 
 
 def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "general",
@@ -238,28 +242,33 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     share (weighted by `weight`, the corpus idf: "thoracic" counts more than "stretch"),
     the cue, and the passage's relevance and rank. `more` ("what else?") also lets in the
     rest of the top three passages: the person asked for more of what they are about. One that opens with "This"/"It"/"These" comes only
-    with the sentence before it, and only when that one is eligible too.
+    with the sentence before it, and only when that one is eligible too; or alone, when that
+    one was quoted in an earlier reply and this one shares enough of the question's words, not
+    just a cue (a follow-up such as "why?" goes on from what the person has just read).
     """
     q = {t: weight(t) for t in set(content_stems(query)) - _NOT_SCORED}
     cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
-    eligible, quotable = _eligible(q, cue, hits, seen, MIN_OVERLAP)
+    eligible, quotable, earlier = _eligible(q, cue, hits, seen, MIN_OVERLAP)
     if more:
         eligible = {**{k: v for k, v in quotable.items() if v[1] < 3}, **eligible}
-    result = _choose(eligible, quotable, limit)
+    result = _choose(eligible, quotable, limit, earlier)
     if not result:
         # The passages are on topic (retrieval said so) but no sentence holds enough of the
         # question's words: quote what the best passages share with it, rather than decline.
-        result = _choose(*_eligible(q, cue, hits[:2], seen, 0.0), limit)
+        fallback, quotable, earlier = _eligible(q, cue, hits[:2], seen, 0.0)
+        result = _choose(fallback, quotable, limit, earlier)
     return [(c[3], c[4]) for c in result]
 
 
-def _choose(eligible: dict, quotable: dict, limit: int) -> list[tuple]:
+def _choose(eligible: dict, quotable: dict, limit: int, earlier: set = frozenset()) -> list[tuple]:
     chosen = sorted(eligible.values(), key=lambda c: -c[0])[:limit]
     picked = {}
     for c in chosen:
         score, rank, i, sentence, hit, overlap = c
         previous = (hit.chunk_id, i - 1)
-        if _NEEDS_PREVIOUS.match(sentence):
+        if previous in earlier and overlap >= MIN_OVERLAP:
+            pass  # goes on from a sentence the person read in an earlier reply, and shares the question's words
+        elif _NEEDS_PREVIOUS.match(sentence):
             # Bring the sentence it leans on, when that one is relevant too, or when this one
             # answers so well that the pair is worth it; otherwise skip it.
             before = eligible.get(previous) or (quotable.get(previous) if overlap >= STRONG_OVERLAP else None)
@@ -280,7 +289,7 @@ def _choose(eligible: dict, quotable: dict, limit: int) -> list[tuple]:
     while len(result) > limit + 1:  # one over is allowed, to keep a pair together
         result.remove(min(result, key=lambda c: c[0]))
         kept = {(c[4].chunk_id, c[2]) for c in result}
-        result = [c for c in result if not (_NEEDS_PREVIOUS.match(c[3]) and (c[4].chunk_id, c[2] - 1) not in kept)]
+        result = [c for c in result if not (_NEEDS_PREVIOUS.match(c[3]) and (c[4].chunk_id, c[2] - 1) not in kept | earlier)]
     return result
 
 
