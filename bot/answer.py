@@ -218,8 +218,7 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
             if seen(sentence):
                 earlier.add((hit.chunk_id, i))
                 continue
-            if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or _FRAGMENT.match(sentence) or _FILLER.match(sentence) \
-                    or seen(sentence):
+            if sentence.endswith("?") or _NOT_AN_ANSWER.search(sentence) or _FRAGMENT.match(sentence) or _FILLER.match(sentence):
                 continue
             overlap = sum(q[t] for t in set(content_stems(sentence)) if t in q) / q_mass
             has_cue = bool(cue and cue.search(sentence))

@@ -42,8 +42,8 @@ class LoadedIndex:
     articles: list[dict]  # doc_id, title, source, url, path, text (cleaned)
     splitter: PunktSentenceTokenizer
     bm25: BM25Stats
-    sentence_vectors: object = None  # a faiss index, one vector per distinct sentence
-    sentence_owners: tuple[tuple[int, ...], ...] = ()  # per sentence vector: the chunks holding it
+    sentence_vectors: object  # a faiss index, one vector per distinct sentence
+    sentence_owners: tuple[tuple[int, ...], ...]  # per sentence vector: the chunks holding it
 
 
 def build_command(settings: Settings) -> str:

@@ -56,10 +56,10 @@ def sentence_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int) -> di
     """Chunks scored by their best sentence's cosine, from the top sentences. A three-sentence
     chunk vector is an average; "Do this three times" under "how many times should I do the
     thoracic stretch?" is found by its own sentence, not by the chunk's blur."""
-    if index.sentence_vectors is None or not index.sentence_owners or n <= 0:
-        return {}
     # Each sentence sits in one or two chunks: a few times n sentences reach n chunks.
     m = min(4 * n, len(index.sentence_owners))
+    if m <= 0:
+        return {}
     scores, ids = index.sentence_vectors.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), m)
     best: dict[int, float] = {}
     for s, j in zip(scores[0], ids[0]):
