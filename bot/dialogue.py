@@ -255,8 +255,10 @@ def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding |
     elif not own:
         # "what can I do?", "how often?": the question asked about the same subject.
         query = f"{text.strip().rstrip(' ?.!')} for {subject}"
-    elif _FOLLOW_UP_OPENING.search(text) and len(own) <= 2:
-        # "what about heat?", "and stretching?": a new angle on the same part of the body.
+    elif _FOLLOW_UP_OPENING.search(text) and len(own) <= 2 and not region:
+        # "what about heat?", "and stretching?": a new angle on the same part of the body. A
+        # message naming its own part of the body ("how long should I hold the neck stretch?")
+        # leans on nothing before it and is searched as typed.
         query = f"{' '.join(own)} ({ctx.region or subject})"
     else:
         return None

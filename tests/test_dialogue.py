@@ -203,6 +203,8 @@ def test_follow_ups_are_resolved_from_the_history():
     assert understand("why?", history).query == "why does the thoracic stretch help"
     # A new, complete question is not bent to the old topic.
     assert understand("What causes tech neck?", history).query == "What causes tech neck?"
+    assert understand("how long should I hold the neck stretch?", history).query == "how long should I hold the neck stretch?"
+    assert understand("what about heat?", history).query == "heat (upper back)"
     # Small talk in between keeps the topic.
     between = history + [{"role": "user", "content": "thanks"}, {"role": "assistant", "content": "You're welcome."}]
     assert understand("how often should I do it?", between).resolved_from == "How do I stretch my upper back?"
