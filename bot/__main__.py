@@ -103,6 +103,7 @@ def cmd_eval(args) -> int:
             "out-of-scope questions": sum(1 for q in questions if not q.in_scope),
             "chunks": len(bot.index.chunks),
             "fusion": f"{settings.fusion} (k={settings.rrf_k}, weights dense {settings.dense_weight} / best sentence {settings.sentence_weight} / bm25 {settings.bm25_weight})",
+            "rerank": f"late interaction over the top {settings.rerank_candidates} (hybrid)" if settings.rerank_candidates else "off",
             "mmr_lambda": settings.mmr_lambda,
             "lay-term expansion": settings.expand_lay_terms,
         }

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from .retrieval import Hit
 from .settings import Settings
@@ -79,6 +80,21 @@ _NEEDS_PREVIOUS = re.compile(
     r"|^\w+( \w+){0,3}, (this|that|these|those|they|it|he|she)\b"
     r"|^(However|But|And|So|Also|On the other hand|Still|Yet|Even so|Therefore|Thus|Instead)\b[^.]*\b(they|these|those|this)\b"
 )
+# Counts and holds for an exercise named before ("Hold this pose for several breaths.", "Go
+# through this cycle 10 times.", "An alternative to this stretch is ..."): out of their place
+# they attach to whatever exercise the answer named last.
+_REFERS_BACK = re.compile(
+    r"^((Hold|Repeat|Do|Go through|Perform|Continue|Keep|Stay in)\b[^.]*\b(this|these|that|the same)"
+    r"|(An|One|Another) (alternative|variation|option) (to|of|for) (this|these|that)) "
+    r"(\w+ ){0,2}(cycle|pose|stretch|stretches|move|moves|exercise|exercises|position|routine|motion|movement)\b",
+    re.I,
+)
+
+
+def _leans_on_previous(sentence: str) -> bool:
+    return bool(_NEEDS_PREVIOUS.match(sentence) or _REFERS_BACK.search(sentence))
+
+
 # Connectives read better after the sentence before: it comes along when it is relevant too.
 _CONNECTIVE = re.compile(
     r"^(However|But|And|Or|So|Plus|Also|Similarly|In addition|Additionally|As a result|For example|Otherwise|"
@@ -88,7 +104,19 @@ _CONNECTIVE = re.compile(
 _NOT_AN_ANSWER = re.compile(
     r"^(See|Click|Read|Check out|Watch|Learn more|Visit|Subscribe|Sign up|Share|Follow|Below|Above|Here are|"
     r"The following|We are going to|We will|Let's|Let us|Be sure to|Here's how|Here is how)\b"
+    # A commenter's own story ("I'm not an athlete but I have poor posture ...") is not
+    # general information.
+    r"|^(I'm|I’m|I am|I've|I’ve|I have|I had|I was|My)\b"
     r"|\b(link below|video (below|demonstration)|this (article|page|post)|our (page|website|site|article)|click here)\b",
+    re.I,
+)
+
+# Sentences that promise what the next one says ("Luckily, there are a number of things you can
+# do to relieve tightness in these muscles." / "First, try some simple stretching exercises."):
+# quoted alone they leave the person with the promise and not the advice.
+_ANNOUNCES = re.compile(
+    r"\b(there are|there's|there is|here are) (a number of|a couple of|several|many|a few|some|lots of|plenty of|"
+    r"\w+ (simple|easy|good)) (\w+ )?(things|ways|steps|options|exercises|stretches|methods|tips|moves)\b",
     re.I,
 )
 
@@ -231,7 +259,8 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
 
 
 def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "general",
-                     seen=lambda sentence: False, weight=lambda term: 1.0, more: bool = False) -> list[tuple[str, Hit]]:
+                     seen=lambda sentence: False, weight=lambda term: 1.0, more: bool = False,
+                     next_hit: Callable[[Hit], Hit | None] = lambda hit: None) -> list[tuple[str, Hit]]:
     """The most relevant quotable sentences of the top passages, in reading order.
 
     A sentence is eligible when the quality filter passed it, it is not a question or a
@@ -243,52 +272,87 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     rest of the top three passages: the person asked for more of what they are about. One that opens with "This"/"It"/"These" comes only
     with the sentence before it, and only when that one is eligible too; or alone, when that
     one was quoted in an earlier reply and this one shares enough of the question's words, not
-    just a cue (a follow-up such as "why?" goes on from what the person has just read).
+    just a cue (a follow-up such as "why?" goes on from what the person has just read). One
+    that announces what follows ("there are a number of things you can do ...") brings the
+    sentence after it, from the article's next passage (`next_hit`) when it ends its own.
     """
     q = {t: weight(t) for t in set(content_stems(query)) - _NOT_SCORED}
     cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
     eligible, quotable, earlier = _eligible(q, cue, hits, seen, MIN_OVERLAP)
     if more:
         eligible = {**{k: v for k, v in quotable.items() if v[1] < 3}, **eligible}
-    result = _choose(eligible, quotable, limit, earlier)
+    after = lambda c: _sentence_after(c, next_hit, seen)  # noqa: E731
+    result = _choose(eligible, quotable, limit, earlier, after)
     if not result:
         # The passages are on topic (retrieval said so) but no sentence holds enough of the
         # question's words: quote what the best passages share with it, rather than decline.
         fallback, quotable, earlier = _eligible(q, cue, hits[:2], seen, 0.0)
-        result = _choose(fallback, quotable, limit, earlier)
+        result = _choose(fallback, quotable, limit, earlier, after)
     return [(c[3], c[4]) for c in result]
 
 
-def _choose(eligible: dict, quotable: dict, limit: int, earlier: set = frozenset()) -> list[tuple]:
+def _sentence_after(c: tuple, next_hit: Callable[[Hit], Hit | None], seen) -> tuple | None:
+    """The sentence that follows candidate `c` in its article, as a candidate with c's score and
+    rank, or None when there is none or it can't be quoted."""
+    score, rank, i, sentence, hit, overlap = c
+    h, j = hit, i + 1
+    if j >= len(hit.chunk.sentences):
+        h = next_hit(hit)
+        if h is None:
+            return None
+        end = hit.chunk.start + hit.chunk.sentences[i][1]
+        j = next((k for k, (a, _, _) in enumerate(h.chunk.sentences) if h.chunk.start + a >= end), None)
+        if j is None:
+            return None
+    a, b, ok = h.chunk.sentences[j]
+    text = h.text[a:b]
+    if not ok or seen(text) or text.endswith("?") or _NOT_AN_ANSWER.search(text):
+        return None
+    return (score, rank, j, text, h, overlap)
+
+
+def _choose(eligible: dict, quotable: dict, limit: int, earlier: set = frozenset(),
+            after: Callable[[tuple], tuple | None] = lambda c: None) -> list[tuple]:
     chosen = sorted(eligible.values(), key=lambda c: -c[0])[:limit]
     picked = {}
+    goes_on = set()  # go on from a sentence the person read in an earlier reply
     for c in chosen:
         score, rank, i, sentence, hit, overlap = c
         previous = (hit.chunk_id, i - 1)
         if previous in earlier and overlap >= MIN_OVERLAP:
-            pass  # goes on from a sentence the person read in an earlier reply, and shares the question's words
-        elif _NEEDS_PREVIOUS.match(sentence):
+            goes_on.add((hit.chunk_id, i))  # and shares the question's words
+        elif _leans_on_previous(sentence):
             # Bring the sentence it leans on, when that one is relevant too, or when this one
             # answers so well that the pair is worth it; otherwise skip it.
             before = eligible.get(previous) or (quotable.get(previous) if overlap >= STRONG_OVERLAP else None)
-            if before is None or _NEEDS_PREVIOUS.match(before[3]):
+            if before is None or _leans_on_previous(before[3]):
                 continue  # a chain of "This ... However, this ..." would need yet another sentence
             picked.setdefault(previous, before)
         elif _CONNECTIVE.match(sentence):
             before = eligible.get(previous)
-            if before is not None and not _NEEDS_PREVIOUS.match(before[3]):
+            if before is not None and not _leans_on_previous(before[3]):
                 picked.setdefault(previous, before)
         picked.setdefault((hit.chunk_id, i), c)
+        if _ANNOUNCES.search(sentence):
+            follow = after(c)
+            if follow is not None and follow[3] not in {p[3] for p in picked.values()}:
+                picked.setdefault((follow[4].chunk_id, follow[2]), follow)
     # In reading order: articles by their best passage's rank, and within an article the
-    # sentences (steps of one exercise) as written.
+    # sentences (steps of one exercise) as written. A sentence that goes on from the earlier
+    # reply comes first: after another sentence, "This can lead to ..." would seem to mean that one.
     doc_rank: dict[str, int] = {}
     for c in sorted(picked.values(), key=lambda c: c[1]):
         doc_rank.setdefault(c[4].doc_id, c[1])
-    result = sorted(picked.values(), key=lambda c: (doc_rank[c[4].doc_id], c[4].chunk.start + c[4].chunk.sentences[c[2]][0]))
+    result = sorted(picked.values(), key=lambda c: ((c[4].chunk_id, c[2]) not in goes_on, doc_rank[c[4].doc_id],
+                                                    c[4].chunk.start + c[4].chunk.sentences[c[2]][0]))
+    # A sentence brought along by another can also be chosen in its own right (overlapping
+    # passages hold it twice): quote it once.
+    texts = set()
+    result = [c for c in result if not (c[3] in texts or texts.add(c[3]))]
     while len(result) > limit + 1:  # one over is allowed, to keep a pair together
         result.remove(min(result, key=lambda c: c[0]))
         kept = {(c[4].chunk_id, c[2]) for c in result}
-        result = [c for c in result if not (_NEEDS_PREVIOUS.match(c[3]) and (c[4].chunk_id, c[2] - 1) not in kept | earlier)]
+        result = [c for c in result if not (_leans_on_previous(c[3]) and (c[4].chunk_id, c[2] - 1) not in kept | earlier)]
     return result
 
 

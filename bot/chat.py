@@ -9,6 +9,7 @@ from pathlib import Path
 from . import answer as A
 from .dialogue import clean_history, clean_text, understand
 from .index import LoadedIndex, current_version_dir, load_index
+from .rerank import TokenVectorCache
 from .retrieval import Hit, in_scope
 from .retrieval import search as retrieve
 from .settings import Settings
@@ -21,10 +22,12 @@ CAPABILITY_TITLES = 20
 
 
 class Chatbot:
-    def __init__(self, index: LoadedIndex, settings: Settings, model):
+    def __init__(self, index: LoadedIndex, settings: Settings, model, tokens: TokenVectorCache | None = None):
         self.index = index
         self.settings = settings
         self.model = model
+        # Passages' token vectors for reranking, computed when first needed (rerank.py).
+        self.tokens = tokens or TokenVectorCache(model, settings.token_cache_chunks)
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, settings: Settings | None = None) -> "Chatbot":
@@ -51,7 +54,7 @@ class Chatbot:
         if not isinstance(query, str) or not query.strip():
             return []
         return retrieve(index or self.index, query[: self.settings.max_message_chars], self.settings, self.embed_query,
-                        k, method, timings)
+                        k, method, timings, self.tokens)
 
     def topics(self, index: LoadedIndex | None = None) -> list[str]:
         return [a["title"] for a in (index or self.index).articles]
@@ -147,7 +150,8 @@ class Chatbot:
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
-        selected = A.select_sentences(u.query, hits, limit, u.kind, seen, weight, more=more) if covered else []
+        selected = (A.select_sentences(u.query, hits, limit, u.kind, seen, weight, more=more,
+                                       next_hit=lambda h: self._next_hit(index, h)) if covered else [])
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
             return self._plain(lead_parts + [A.NOTHING_NEW], esc, "exhausted", u.query, alert)
@@ -169,6 +173,13 @@ class Chatbot:
             text=A.render(parts), answered=True, citations=citations, escalation=esc,
             disclaimer=A.DISCLAIMER, intent="question", query=u.query, sentences=sentences, alert=alert,
         )
+
+    @staticmethod
+    def _next_hit(index: LoadedIndex, hit: Hit) -> Hit | None:
+        """The passage after `hit` in its article, as a hit as relevant as `hit` (it goes on
+        from it)."""
+        c = index.following(hit.chunk)
+        return None if c is None else dataclasses.replace(hit, chunk_id=c.chunk_id, text=c.text, chunk=c)
 
     def _plain(self, parts, esc, intent, query="", alert=""):
         return A.Reply(

@@ -168,9 +168,14 @@ _FOLLOW_UP_WORDS = frozenset("long often many much times time try work works too
                              "safe okay ok fine".split())
 
 
+# Words that carry the conversation along and never name a topic ("ok, what stretches can I
+# do instead?" is about stretches, not "ok stretches instead").
+_FILLER_WORDS = frozenset("ok okay fine instead also too else then well anyway".split())
+
+
 def topic_words(text: str) -> str:
     """The words of a question that name its topic ("What causes tech neck?" -> "tech neck")."""
-    return " ".join(w for w in words(text) if w not in STOPWORDS and w not in _ASKING)
+    return " ".join(w for w in words(text) if w not in STOPWORDS and w not in _ASKING and w not in _FILLER_WORDS)
 
 
 def named_exercise(answer_text: str) -> str:

@@ -142,7 +142,7 @@ def evaluate_methods(bot, questions: list[LabelledQuestion], methods=METHODS,
         t = (thresholds or {}).get(method, bot.settings.threshold(method))
         # The same index and model, answering with this method and threshold.
         settings = dataclasses.replace(bot.settings, retrieval=method, **{THRESHOLD_FIELDS[method]: t})
-        variant = Chatbot(bot.index, settings, bot.model)
+        variant = Chatbot(bot.index, settings, bot.model, bot.tokens)
         timings = []
 
         def timed_search(q, k, variant=variant):

@@ -45,6 +45,17 @@ class LoadedIndex:
     sentence_vectors: object  # a faiss index, one vector per distinct sentence
     sentence_owners: tuple[tuple[int, ...], ...]  # per sentence vector: the chunks holding it
 
+    def __post_init__(self):
+        self._position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    def following(self, chunk: Chunk) -> Chunk | None:
+        """The next chunk of the same article, if any (an answer may go on into it)."""
+        i = self._position.get(chunk.chunk_id)
+        if i is None or i + 1 >= len(self.chunks):
+            return None
+        nxt = self.chunks[i + 1]
+        return nxt if nxt.doc_id == chunk.doc_id and nxt.position == chunk.position + 1 else None
+
 
 def build_command(settings: Settings) -> str:
     """The command a user should run for this index folder, for error messages."""

@@ -28,7 +28,7 @@ def table(reports: list[MethodReport]) -> str:
 
 def details(reports: list[MethodReport], method: str = "hybrid") -> str:
     r = next((r for r in reports if r.method == method), reports[-1])
-    out = ["Thresholds: " + ", ".join(f"{x.method} {x.threshold:.3f}" for x in reports)]
+    out = ["Thresholds: " + ", ".join(f"{x.method} {x.threshold:.4f}" for x in reports)]
     if r.retrieval.misses:
         out.append(f"\n{r.method}: no relevant passage in the top 3 ({len(r.retrieval.misses)}):")
         out += [f"- {q}" for q in r.retrieval.misses]
@@ -42,9 +42,9 @@ def calibration_text(calibrations: list[Calibration]) -> str:
     out = []
     for c in calibrations:
         best = min(c.curve, key=lambda p: abs(p[0] - c.threshold))
-        out.append(f"{c.method}: threshold {c.threshold:.3f} keeps {best[1]:.1%} of {c.n_in} in-scope questions "
+        out.append(f"{c.method}: threshold {c.threshold:.4f} keeps {best[1]:.1%} of {c.n_in} in-scope questions "
                    f"and declines {best[2]:.1%} of {c.n_out} out-of-scope ones")
-    out.append("To use them: " + " ".join(f"BACKBOT_{THRESHOLD_FIELDS[c.method].upper()}={c.threshold:.3f}" for c in calibrations))
+    out.append("To use them: " + " ".join(f"BACKBOT_{THRESHOLD_FIELDS[c.method].upper()}={c.threshold:.4f}" for c in calibrations))
     return "\n".join(out)
 
 

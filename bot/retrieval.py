@@ -5,9 +5,11 @@
    `candidates` chunks; hybrid adds a third ranking, chunks by their best-matching
    sentence's vector, and fuses the rankings with Reciprocal Rank Fusion
    (score = sum of weight / (k + rank)) or with weighted min-max scaled scores.
-3. Maximal Marginal Relevance picks the top k from the fused candidates, so they are not
+3. Hybrid then reranks its top `rerank_candidates` by late interaction: each question token's
+   best match among the passage's tokens (`rerank.py`).
+4. Maximal Marginal Relevance picks the top k from the candidates, so they are not
    near-copies of one sentence (overlapping chunks of the same paragraph are).
-4. Each hit carries a *relevance* in [0, 1] that is comparable across questions (RRF
+5. Each hit carries a *relevance* in [0, 1] that is comparable across questions (RRF
    scores are not): the cosine for dense, the share of the question's idf mass the chunk
    contains for BM25, their mean for hybrid (on the labelled questions the mean separates
    in-scope from out-of-scope better than either alone or their maximum). A question whose
@@ -23,6 +25,7 @@ import numpy as np
 from .chunking import Chunk
 from .index import LoadedIndex
 from .lexical import bm25_scores, coverage, expand_query, terms
+from .rerank import TokenVectorCache, encode_query, late_interaction_scores
 from .settings import Settings
 from .timing import stage
 
@@ -33,7 +36,7 @@ class Hit:
     chunk_id: str
     title: str
     text: str
-    score: float  # the method's ranking score (cosine, BM25, or fused)
+    score: float  # the method's ranking score (cosine, BM25, fused, or late interaction)
     chunk: Chunk
     dense: float = 0.0  # cosine similarity to the question (0 when not computed)
     lexical: float = 0.0  # share of the question's idf mass in the chunk
@@ -119,9 +122,11 @@ def mmr(candidates: list[int], relevance: dict[int, float], similarity: Callable
 
 
 def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[str], np.ndarray] | None,
-           k: int | None = None, method: str | None = None, timings: dict | None = None) -> list[Hit]:
+           k: int | None = None, method: str | None = None, timings: dict | None = None,
+           tokens: TokenVectorCache | None = None) -> list[Hit]:
     """The top-k passages for `query` by `method` (default: the settings' method). With
-    `timings`, adds the seconds spent per stage (embedding, dense search, bm25, fusion)."""
+    `timings`, adds the seconds spent per stage (embedding, dense search, bm25, fusion,
+    rerank). Hybrid reranks its top candidates when given the token-vector cache `tokens`."""
     method = method or settings.retrieval
     k = settings.top_k if k is None else k
     if k <= 0 or not index.chunks or not query.strip():
@@ -129,10 +134,15 @@ def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[
     q = expand_query(query) if settings.expand_lay_terms else query
     n = max(settings.candidates, k)
     rankings, weights = [], []
-    qv = None
+    qv = q_tokens = None
+    rerank = (method == "hybrid" and tokens is not None and settings.rerank_candidates > 0
+              and len(index.chunks) <= settings.rerank_max_chunks)
     if method in ("dense", "hybrid"):
         with stage(timings, "embedding"):
-            qv = np.asarray(embed(q), dtype=np.float32)
+            if rerank:
+                qv, q_tokens = encode_query(tokens.model, q)
+            else:
+                qv = np.asarray(embed(q), dtype=np.float32)
         with stage(timings, "dense search"):
             rankings.append(dense_ranking(index, qv, n))
             weights.append(settings.dense_weight)
@@ -141,22 +151,34 @@ def search(index: LoadedIndex, query: str, settings: Settings, embed: Callable[[
                 weights.append(settings.sentence_weight)
     if method in ("bm25", "hybrid"):
         with stage(timings, "bm25"):
-            q_terms = terms(q)
-            rankings.append(bm25_ranking(index, q_terms, n, settings.bm25_k1, settings.bm25_b))
+            q_words = terms(q)
+            rankings.append(bm25_ranking(index, q_words, n, settings.bm25_k1, settings.bm25_b))
         weights.append(settings.bm25_weight)
     with stage(timings, "fusion"):
-        return _fuse(index, rankings, weights, method, settings, n, k, qv, q_terms if method != "dense" else [])
+        fused = _fused(rankings, weights, settings)
+        candidates = _top(fused, n)
+    if rerank:
+        with stage(timings, "rerank"):
+            # Only the window is reranked, and MMR then chooses from it: a passage the fusion
+            # put 15th is not brought back by diversity.
+            window = candidates[: max(settings.rerank_candidates, k)]
+            fused = late_interaction_scores(tokens, index.path.name, q_tokens, window,
+                                            [index.chunks[i].text for i in window])
+            candidates = _top(fused, len(window))
+    with stage(timings, "diversity"):
+        return _diversify(index, fused, candidates, method, settings, k, qv, q_words if method != "dense" else [])
 
 
-def _fuse(index, rankings, weights, method, settings, n, k, qv, q_terms) -> list[Hit]:
-    """Fused ranking, then MMR over the candidates, then each hit's relevance."""
+def _fused(rankings, weights, settings) -> dict[int, float]:
     if len(rankings) == 1:
-        fused = rankings[0]
-    elif settings.fusion == "weighted":
-        fused = weighted(rankings, weights)
-    else:
-        fused = rrf(rankings, weights, settings.rrf_k)
-    candidates = _top(fused, n)
+        return rankings[0]
+    if settings.fusion == "weighted":
+        return weighted(rankings, weights)
+    return rrf(rankings, weights, settings.rrf_k)
+
+
+def _diversify(index, fused, candidates, method, settings, k, qv, q_terms) -> list[Hit]:
+    """MMR over the candidates (ranked by `fused`), then each hit's relevance."""
 
     # Per candidate, once: its vector (cosine for chunks BM25 found, MMR similarity) and its
     # terms (keyword coverage; MMR similarity when there are no vectors).

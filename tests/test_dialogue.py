@@ -208,6 +208,10 @@ def test_follow_ups_are_resolved_from_the_history():
     # Small talk in between keeps the topic.
     between = history + [{"role": "user", "content": "thanks"}, {"role": "assistant", "content": "You're welcome."}]
     assert understand("how often should I do it?", between).resolved_from == "How do I stretch my upper back?"
+    # With no exercise named in the answer, "them" is the question's topic, without its fillers.
+    plain = [{"role": "user", "content": "ok, what stretches can I do instead?"},
+             {"role": "assistant", "content": "Tilt your head to one side. [1]\n\n**Sources**"}]
+    assert understand("how long do I hold them?", plain).query == "how long do I hold stretches?"
 
 
 def test_sample_conversations_render_from_the_bot(chatbot, tmp_path):
@@ -227,3 +231,50 @@ def test_sample_conversations_render_from_the_bot(chatbot, tmp_path):
     bad.write_text('{"title": "no turns"}\n')
     with pytest.raises(ValueError, match="line 1"):
         load_examples(bad)
+
+
+def test_a_sentence_announcing_advice_brings_the_advice(chatbot):
+    """"Luckily, there are a number of things you can do ..." ends its passage; the advice
+    ("First, try some simple stretching exercises.") opens the next one and must come along."""
+    from bot.answer import _ANNOUNCES
+
+    articles = {a["doc_id"]: fold(a["text"]) for a in chatbot.index.articles}
+    replies = [chatbot.reply(q) for q in ("what can I do about tight neck muscles?", "how do I loosen tight muscles?",
+                                         "how do I get rid of tight neck muscles")]
+    replies += [chatbot.reply(q["question"]) for q in QUESTIONS]
+    announced = 0
+    for reply in replies:
+        by_number = {c.number: c.doc_id for c in reply.citations}
+        for k, (sentence, n) in enumerate(reply.sentences):
+            if not _ANNOUNCES.search(sentence):
+                continue
+            announced += 1
+            text = articles[by_number[n]]
+            after = text[text.index(fold(sentence)) + len(fold(sentence)):].lstrip()
+            assert k + 1 < len(reply.sentences), (reply.query, sentence)
+            assert after.startswith(fold(reply.sentences[k + 1][0])), (reply.query, sentence, reply.sentences[k + 1])
+    assert announced >= 1
+
+
+def test_holds_and_counts_for_an_exercise_come_after_it_and_stories_are_not_answers(chatbot):
+    """"Hold this pose for several breaths." quoted after another exercise would time the wrong
+    one; "I'm not an athlete but ..." is one commenter's story, not general information."""
+    from bot.answer import _REFERS_BACK
+
+    articles = {a["doc_id"]: fold(a["text"]) for a in chatbot.index.articles}
+    questions = [q["question"] for q in QUESTIONS] + [
+        "How long should I hold the thoracic stretch?", "When should I see a doctor about back pain?",
+        "how many times should I do the stretch", "what stretches can I do instead of pills?"]
+    pointers = 0
+    for q in questions:
+        reply = chatbot.reply(q)
+        by_number = {c.number: c.doc_id for c in reply.citations}
+        for k, (sentence, n) in enumerate(reply.sentences):
+            assert not re.match(r"(I'm|I’m|I am|I've|I’ve|I have|I had|I was|My)\b", sentence), (q, sentence)
+            if not _REFERS_BACK.search(sentence):
+                continue
+            pointers += 1
+            text = articles[by_number[n]]
+            before = text[: text.index(fold(sentence))].rstrip()
+            assert k > 0 and before.endswith(fold(reply.sentences[k - 1][0])), (q, sentence)
+    print(f"{pointers} replies quote a hold/count sentence with the exercise before it")

@@ -49,14 +49,13 @@ def test_hybrid_beats_each_single_method(seed_reports):
 
 def test_hybrid_mrr_on_the_seed_set(seed_reports):
     r = seed_reports["hybrid"].retrieval
-    assert r.mrr >= 0.80, r.misses  # issue 4's target (0.842 today)
+    assert r.mrr >= 0.80, r.misses  # issue 4's target (0.868 today)
 
 
 def test_hybrid_recall_on_the_seed_set(seed_reports):
     r = seed_reports["hybrid"].retrieval
-    # Issue 4 asks for recall@3 >= 0.92. Not met (0.887, see docs/retrieval.md); this floor at
-    # today's figure stops regressions, it is not the target.
-    assert r.recall[3] >= 0.88, r.misses
+    # Issue 4's target (0.925 today: 98 of 106; 0.92 needs 98, so one more miss fails this).
+    assert r.recall[3] >= 0.92, r.misses
 
 
 def test_out_of_scope_precision_and_recall(seed_reports):
@@ -93,8 +92,8 @@ def test_the_method_generalises_to_the_nih_articles(tmp_path_factory, settings_f
         print(f"NIH {r.method}: recall@3={r.retrieval.recall[3]:.3f} MRR={r.retrieval.mrr:.3f}")
     h = reports["hybrid"]
     # Held out: written before any tuning, used only to check that a change generalises. Hybrid
-    # must not fall behind a single method here either (recall@3 0.81, equal to dense; it was
-    # 0.73 before the sentence vectors).
+    # must not fall behind a single method here either (recall@3 0.885 against dense's 0.81;
+    # 0.73 before the sentence vectors, 0.81 before the rerank).
     assert h.retrieval.recall[3] >= max(reports[m].retrieval.recall[3] for m in ("dense", "bm25")), h.retrieval.misses
     assert h.retrieval.recall[5] >= 0.85, h.retrieval.misses
     assert h.oos_precision >= 0.9 and h.oos_recall >= 0.9, h.oos_errors

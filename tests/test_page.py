@@ -76,12 +76,13 @@ def test_answer_has_citation_markers_and_sources_that_open(page):
     text = answer.inner_text()
     assert "[1]" in text and "Sources" in text
     source = answer.locator("details.backbot-source").first
-    passage = source.locator("blockquote")
+    # One blockquote per passage: a source quoted from two places of its article shows both.
+    passage = source.locator("blockquote").first
     assert not passage.is_visible()  # closed until the person opens it
     source.locator("summary").click()
     passage.wait_for(state="visible")
-    # The sentences the answer quotes are the ones highlighted in the passage, word for word.
-    quoted = passage.locator("mark").all_inner_texts()
+    # The sentences the answer quotes are the ones highlighted in the passages, word for word.
+    quoted = source.locator("blockquote mark").all_inner_texts()
     assert quoted and all(" ".join(q.split()) in " ".join(text.split()) for q in quoted)
     assert source.locator("summary").inner_text().startswith("[1] ")
     page.screenshot(path=str(ARTIFACTS / "desktop-answer.png"), full_page=True)
