@@ -80,11 +80,12 @@ _NEEDS_PREVIOUS = re.compile(
     r"|^\w+( \w+){0,3}, (this|that|these|those|they|it|he|she)\b"
     r"|^(However|But|And|So|Also|On the other hand|Still|Yet|Even so|Therefore|Thus|Instead)\b[^.]*\b(they|these|those|this)\b"
 )
-# Counts and holds for an exercise named before ("Hold this pose for several breaths.", "Go
-# through this cycle 10 times.", "An alternative to this stretch is ..."): out of their place
-# they attach to whatever exercise the answer named last.
+# Holds and counts for an exercise named before ("Hold this pose for several breaths.",
+# "Repeat several times.", "An alternative to this stretch is ..."): out of their place they
+# attach to whatever exercise the answer named last.
 _REFERS_BACK = re.compile(
-    r"^((Hold|Repeat|Do|Go through|Perform|Continue|Keep|Stay in)\b[^.]*\b(this|these|that|the same)"
+    r"^(Hold|Repeat|Count to|Switch sides|Go through|Return to|Stay in)\b"
+    r"|^((Do|Perform|Continue|Keep)\b[^.]*\b(this|these|that|the same)"
     r"|(An|One|Another) (alternative|variation|option) (to|of|for) (this|these|that)) "
     r"(\w+ ){0,2}(cycle|pose|stretch|stretches|move|moves|exercise|exercises|position|routine|motion|movement)\b",
     re.I,
@@ -170,8 +171,13 @@ def partly_answered_note(kind: str, sentences: list[str], query: str = "", weigh
     # The subject, not the asking: "hold" in "how long should I hold ..." is the cue itself.
     terms = {t for t in set(content_stems(query)) - _NOT_SCORED if not k["cue_re"].search(t)}
     key = max(sorted(terms), key=weight) if terms else ""
-    if any(k["cue_re"].search(s) and (not key or key in content_stems(s)) for s in sentences):
-        return ""
+    for n, s in enumerate(sentences):
+        if not k["cue_re"].search(s):
+            continue
+        # "Count to fifteen, while staying in this position." times the exercise named before it.
+        if not key or key in content_stems(s) or (
+                _leans_on_previous(s) and any(key in content_stems(e) for e in sentences[:n])):
+            return ""
     return k["missing"]
 
 
@@ -228,20 +234,33 @@ def escape_markdown(text: str) -> str:
     return text.replace("&", "&amp;")
 
 
-def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: float) -> tuple[dict, dict, set]:
+def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: float,
+              ranks: list[int] | None = None) -> tuple[dict, dict, set]:
     """(chunk id, sentence position) -> (score, rank, position, sentence, hit, overlap): the
     sentences that answer (see `select_sentences`), and every sentence that could be quoted;
-    and the positions of sentences quoted earlier in the conversation."""
+    and the positions of sentences quoted earlier in the conversation. `ranks` gives each
+    hit's rank when it is not its place in `hits` (a passage read on from another shares its rank)."""
     q_mass = sum(q.values()) or 1.0
     eligible: dict[tuple[str, int], tuple] = {}
     quotable: dict[tuple[str, int], tuple] = {}
-    done, earlier = set(), set()
-    for rank, hit in enumerate(hits):
+    done: dict[tuple[str, int], tuple[str, int]] = {}
+    earlier = set()
+    for place, hit in enumerate(hits):
+        rank = ranks[place] if ranks else place
         for i, (a, b, ok) in enumerate(hit.chunk.sentences):
             key = (hit.doc_id, hit.chunk.start + a)  # overlapping chunks share sentences: each counts once
-            if not ok or key in done:
+            if not ok:
                 continue
-            done.add(key)
+            if key in done:
+                # ... but the next sentence of this chunk may lean on it: it is quotable (and
+                # quoted earlier) under this chunk's position too.
+                first = done[key]
+                if first in quotable:
+                    quotable[(hit.chunk_id, i)] = quotable[first]
+                if first in earlier:
+                    earlier.add((hit.chunk_id, i))
+                continue
+            done[key] = (hit.chunk_id, i)
             sentence = hit.text[a:b]
             if seen(sentence):
                 earlier.add((hit.chunk_id, i))
@@ -260,7 +279,8 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
 
 def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "general",
                      seen=lambda sentence: False, weight=lambda term: 1.0, more: bool = False,
-                     next_hit: Callable[[Hit], Hit | None] = lambda hit: None) -> list[tuple[str, Hit]]:
+                     next_hit: Callable[[Hit], Hit | None] = lambda hit: None,
+                     ranks: list[int] | None = None) -> list[tuple[str, Hit]]:
     """The most relevant quotable sentences of the top passages, in reading order.
 
     A sentence is eligible when the quality filter passed it, it is not a question or a
@@ -278,16 +298,16 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     """
     q = {t: weight(t) for t in set(content_stems(query)) - _NOT_SCORED}
     cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
-    eligible, quotable, earlier = _eligible(q, cue, hits, seen, MIN_OVERLAP)
+    eligible, quotable, earlier = _eligible(q, cue, hits, seen, MIN_OVERLAP, ranks)
     if more:
         eligible = {**{k: v for k, v in quotable.items() if v[1] < 3}, **eligible}
     after = lambda c: _sentence_after(c, next_hit, seen)  # noqa: E731
-    result = _choose(eligible, quotable, limit, earlier, after)
+    result = _choose(eligible, quotable, limit, earlier, after, cue)
     if not result:
         # The passages are on topic (retrieval said so) but no sentence holds enough of the
         # question's words: quote what the best passages share with it, rather than decline.
-        fallback, quotable, earlier = _eligible(q, cue, hits[:2], seen, 0.0)
-        result = _choose(fallback, quotable, limit, earlier, after)
+        fallback, quotable, earlier = _eligible(q, cue, hits[:2], seen, 0.0, ranks and ranks[:2])
+        result = _choose(fallback, quotable, limit, earlier, after, cue)
     return [(c[3], c[4]) for c in result]
 
 
@@ -312,19 +332,24 @@ def _sentence_after(c: tuple, next_hit: Callable[[Hit], Hit | None], seen) -> tu
 
 
 def _choose(eligible: dict, quotable: dict, limit: int, earlier: set = frozenset(),
-            after: Callable[[tuple], tuple | None] = lambda c: None) -> list[tuple]:
-    chosen = sorted(eligible.values(), key=lambda c: -c[0])[:limit]
+            after: Callable[[tuple], tuple | None] = lambda c: None, cue=None) -> list[tuple]:
+    # Best first until the answer is full: a sentence skipped below takes no place.
+    chosen = sorted(eligible.values(), key=lambda c: -c[0])
     picked = {}
     goes_on = set()  # go on from a sentence the person read in an earlier reply
     for c in chosen:
+        if len(picked) >= limit:
+            break
         score, rank, i, sentence, hit, overlap = c
         previous = (hit.chunk_id, i - 1)
         if previous in earlier and overlap >= MIN_OVERLAP:
             goes_on.add((hit.chunk_id, i))  # and shares the question's words
         elif _leans_on_previous(sentence):
             # Bring the sentence it leans on, when that one is relevant too, or when this one
-            # answers so well that the pair is worth it; otherwise skip it.
-            before = eligible.get(previous) or (quotable.get(previous) if overlap >= STRONG_OVERLAP else None)
+            # answers so well (or is the hold or count asked for) that the pair is worth it;
+            # otherwise skip it.
+            worth_it = overlap >= STRONG_OVERLAP or bool(cue and _REFERS_BACK.search(sentence) and cue.search(sentence))
+            before = eligible.get(previous) or (quotable.get(previous) if worth_it else None)
             if before is None or _leans_on_previous(before[3]):
                 continue  # a chain of "This ... However, this ..." would need yet another sentence
             picked.setdefault(previous, before)

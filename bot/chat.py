@@ -150,8 +150,16 @@ class Chatbot:
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
-        selected = (A.select_sentences(u.query, hits, limit, u.kind, seen, weight, more=more,
-                                       next_hit=lambda h: self._next_hit(index, h)) if covered else [])
+        passages, ranks = hits, None
+        if u.kind in ("duration", "howto") and hits:
+            # An exercise's steps, holds and counts often run on into the next passage ("Count
+            # to fifteen ... Do this three times" follows the thoracic stretch's description):
+            # it is read as part of the best passage.
+            after = self._next_hit(index, hits[0])
+            if after is not None and all(h.chunk_id != after.chunk_id for h in hits):
+                passages, ranks = [hits[0], after] + hits[1:], [0, 0] + list(range(1, len(hits)))
+        selected = (A.select_sentences(u.query, passages, limit, u.kind, seen, weight, more=more,
+                                       next_hit=lambda h: self._next_hit(index, h), ranks=ranks) if covered else [])
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
             return self._plain(lead_parts + [A.NOTHING_NEW], esc, "exhausted", u.query, alert)

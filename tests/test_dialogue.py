@@ -278,3 +278,14 @@ def test_holds_and_counts_for_an_exercise_come_after_it_and_stories_are_not_answ
             before = text[: text.index(fold(sentence))].rstrip()
             assert k > 0 and before.endswith(fold(reply.sentences[k - 1][0])), (q, sentence)
     print(f"{pointers} replies quote a hold/count sentence with the exercise before it")
+
+
+def test_how_long_reads_on_into_the_exercises_next_passage(chatbot):
+    """The thoracic stretch is described in one passage and timed ("Count to fifteen ...") in
+    the next; the answer must give the time, after the step it belongs to."""
+    reply = chatbot.reply("How many times should I do the thoracic stretch?")
+    said = [s for s, _ in reply.sentences]
+    count = [k for k, s in enumerate(said) if s.startswith("Count to fifteen")]
+    assert count and said[count[0] - 1].startswith("Bend all the way down"), said
+    assert any("thoracic stretch" in s for s in said[: count[0]])
+    assert not reply.text.split("\n\n", 1)[0].startswith("The articles don't say exactly")
