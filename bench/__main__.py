@@ -193,8 +193,11 @@ def markdown(r: dict) -> str:
     lines += ["", "Per stage (median ms over the replies that reached the stage):", "",
               "| stage | " + " | ".join(n for n in ("seed", "medquad") if n in r) + " |",
               "| --- |" + " --- |" * sum(1 for n in ("seed", "medquad") if n in r)]
-    for stage in ("triage", "query resolution", "embedding", "dense search", "bm25", "fusion", "composition"):
-        cells = [f"{r[n]['stages'].get(stage, {}).get('p50_ms', float('nan')):.2f}" for n in ("seed", "medquad") if n in r]
+    for stage in ("triage", "query resolution", "embedding", "dense search", "bm25", "fusion", "rerank", "diversity",
+                  "composition"):
+        # The rerank is skipped above `rerank_max_chunks` (the MedQuAD-size index): no figure.
+        cells = [f"{r[n]['stages'][stage]['p50_ms']:.2f}" if stage in r[n]["stages"] else "–"
+                 for n in ("seed", "medquad") if n in r]
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     b = r["build"]
     lines += ["", "### Build", "",
