@@ -170,7 +170,9 @@ _FOLLOW_UP_WORDS = frozenset("long often many much times time try work works too
 
 # Words that carry the conversation along and never name a topic ("ok, what stretches can I
 # do instead?" is about stretches, not "ok stretches instead").
-_FILLER_WORDS = frozenset("ok okay fine instead also too else then well anyway".split())
+_FILLER_WORDS = frozenset("ok okay fine instead also too else then well anyway about".split())
+# An open question for what helps, which names no remedy of its own.
+_OPEN_HELP = re.compile(r"^\W*(what|how) (can|could|should|do) (i|you|we)\b", re.I)
 
 
 def topic_words(text: str) -> str:
@@ -255,8 +257,13 @@ def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding |
     elif _WHY.match(text) and not own:
         # "why?" after a stretch: why it helps; after anything else: the reasons behind it.
         previous = ctx.query.strip().rstrip(" ?.!")
-        helps = named and ctx.kind in ("howto", "relief")
-        query = f"why does the {named} help" if helps else f"why {previous[:1].lower()}{previous[1:]}"
+        if named and ctx.kind in ("howto", "relief"):
+            query = f"why does the {named} help"
+        elif ctx.kind in ("howto", "relief") and subject and _OPEN_HELP.match(previous):
+            # "why?" after "what can I do about tight neck muscles?": why what helps, helps.
+            query = f"why does it help with {subject}"
+        else:
+            query = f"why {previous[:1].lower()}{previous[1:]}"
     elif not own:
         # "what can I do?", "how often?": the question asked about the same subject.
         query = f"{text.strip().rstrip(' ?.!')} for {subject}"

@@ -212,6 +212,10 @@ def test_follow_ups_are_resolved_from_the_history():
     plain = [{"role": "user", "content": "ok, what stretches can I do instead?"},
              {"role": "assistant", "content": "Tilt your head to one side. [1]\n\n**Sources**"}]
     assert understand("how long do I hold them?", plain).query == "how long do I hold stretches?"
+    # "why?" after asking what helps is why it helps, not "why what can I do about ...".
+    relief = [{"role": "user", "content": "what can I do about tight neck muscles?"},
+              {"role": "assistant", "content": "First, try some simple stretching exercises. [1]\n\n**Sources**"}]
+    assert understand("why?", relief).query == "why does it help with tight neck muscles"
 
 
 def test_sample_conversations_render_from_the_bot(chatbot, tmp_path):
