@@ -160,23 +160,40 @@ def search_hint(kind: str) -> str:
     return answer_kinds().get(kind, {}).get("search_hint", "")
 
 
-def partly_answered_note(kind: str, sentences: list[str], query: str = "", weight=lambda term: 1.0) -> str:
+def subject_terms(query: str, kind: str) -> set[str]:
+    """The question's word stems that name its subject, not its asking: "hold" in "how long
+    should I hold ..." is the kind's cue itself."""
+    cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
+    return {t for t in set(content_stems(query)) - _NOT_SCORED if not (cue and cue.search(t))}
+
+
+def partly_answered_note(kind: str, sentences: list[str], query: str = "", weight=lambda term: 1.0,
+                         contexts: list[str] | None = None) -> str:
     """Said first when no quoted sentence has what this kind of question asks for (a duration,
     a cause...) about the question's own subject: a hold time quoted for the neck stretch does
     not answer "how long should I hold the thoracic stretch?". The subject is the question's
-    rarest word in the corpus."""
+    rarest word in the corpus. `contexts`, one per sentence, are the passages they are quoted
+    from: a count that leans on its exercise counts when its passage names the subject."""
     k = answer_kinds().get(kind)
     if not k or not k["missing"] or not k["cue_re"]:
         return ""
-    # The subject, not the asking: "hold" in "how long should I hold ..." is the cue itself.
-    terms = {t for t in set(content_stems(query)) - _NOT_SCORED if not k["cue_re"].search(t)}
+    terms = subject_terms(query, kind)
     key = max(sorted(terms), key=weight) if terms else ""
+    mass = sum(weight(t) for t in terms)
+
+    def about_it(s: str) -> bool:
+        # Names the rarest word, or most of the question's words by weight: "one often
+        # overlooked cause of back pain is tight or stiff neck muscles" answers "can tight neck
+        # muscles cause lower back pain?" without "lower".
+        stems = set(content_stems(s))
+        return key in stems or (mass > 0 and sum(weight(t) for t in terms & stems) / mass >= 0.6)
+
     for n, s in enumerate(sentences):
         if not k["cue_re"].search(s):
             continue
         # "Count to fifteen, while staying in this position." times the exercise named before it.
-        if not key or key in content_stems(s) or (
-                _leans_on_previous(s) and any(key in content_stems(e) for e in sentences[:n])):
+        if not key or about_it(s) or (_leans_on_previous(s) and (
+                any(about_it(e) for e in sentences[:n]) or (contexts is not None and about_it(contexts[n])))):
             return ""
     return k["missing"]
 

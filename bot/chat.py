@@ -13,6 +13,7 @@ from .rerank import TokenVectorCache
 from .retrieval import Hit, in_scope
 from .retrieval import search as retrieve
 from .settings import Settings
+from .text import content_stems
 from .timing import stage
 from .triage import TriageResult, safety_net_advice, triage
 
@@ -150,14 +151,7 @@ class Chatbot:
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
-        passages, ranks = hits, None
-        if u.kind in ("duration", "howto") and hits:
-            # An exercise's steps, holds and counts often run on into the next passage ("Count
-            # to fifteen ... Do this three times" follows the thoracic stretch's description):
-            # it is read as part of the best passage.
-            after = self._next_hit(index, hits[0])
-            if after is not None and all(h.chunk_id != after.chunk_id for h in hits):
-                passages, ranks = [hits[0], after] + hits[1:], [0, 0] + list(range(1, len(hits)))
+        passages, ranks = self._read_on(index, u, hits, weight)
         selected = (A.select_sentences(u.query, passages, limit, u.kind, seen, weight, more=more,
                                        next_hit=lambda h: self._next_hit(index, h), ranks=ranks) if covered else [])
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
@@ -171,7 +165,9 @@ class Chatbot:
             return self._plain(lead_parts + [self._not_in_articles(index)], esc, "out_of_scope", u.query, alert)
         kind = "more" if more else u.kind
         # When the articles only partly answer, the reply says so instead of the usual lead-in.
-        lead = A.partly_answered_note(kind, [s for s, _ in sentences], u.query, weight) or A.lead_in(kind, u.region)
+        passage = {c.number: c.passage for c in citations}
+        lead = (A.partly_answered_note(kind, [s for s, _ in sentences], u.query, weight, [passage[n] for _, n in sentences])
+                or A.lead_in(kind, u.region))
         if u.resolved_from:
             lead = f"*Answering: {A.escape_markdown(u.query)}*\n\n{lead}"
         parts = lead_parts + [self._red_flag_info(t), A.render_answer(lead, sentences, citations)]
@@ -181,6 +177,25 @@ class Chatbot:
             text=A.render(parts), answered=True, citations=citations, escalation=esc,
             disclaimer=A.DISCLAIMER, intent="question", query=u.query, sentences=sentences, alert=alert,
         )
+
+    def _read_on(self, index: LoadedIndex, u, hits: list[Hit], weight) -> tuple[list[Hit], list[int] | None]:
+        """The passages an answer is chosen from, and their ranks (None: their order).
+
+        An exercise's steps, holds and counts often run on into the next passage ("Count to
+        fifteen ..." follows the thoracic stretch's description). For "how long?" and "how do
+        I?", the next passage of the top-three passage naming most of what was asked about (by
+        idf: "thoracic stretch") is read too, ranked first: its counts are the answer, though
+        the question's words are in the passage before it."""
+        if u.kind not in ("duration", "howto") or not hits:
+            return hits, None
+        subject = A.subject_terms(u.query, u.kind)
+        named = [sum(weight(t) for t in subject & set(content_stems(h.text))) for h in hits[:3]]
+        ids = {h.chunk_id for h in hits}
+        for at in sorted(range(len(named)), key=lambda n: (-named[n], n)):
+            after = self._next_hit(index, hits[at])
+            if after is not None and after.chunk_id not in ids:
+                return hits[: at + 1] + [after] + hits[at + 1:], list(range(at + 1)) + [0] + list(range(at + 1, len(hits)))
+        return hits, None
 
     @staticmethod
     def _next_hit(index: LoadedIndex, hit: Hit) -> Hit | None:
