@@ -209,7 +209,9 @@ def markdown(r: dict) -> str:
         mb = r["medquad_build"]
         lines += ["", "| MedQuAD-size index | build s (after start-up) | wall s | chunks embedded | peak MB |",
                   "| --- | --- | --- | --- | --- |"]
-        for label, key in (("build (vectors from the embedding cache of earlier runs)", "initial"),
+        first = ("build (vectors from the embedding cache of earlier runs)" if not mb["initial"]["encoded"]
+                 else "build (cold: no vectors in the embedding cache)")
+        for label, key in ((first, "initial"),
                            ("add one article", "add_one_article"), ("remove it again", "remove_one_article")):
             x = mb[key]
             built = "up to date" if x["build_s"] != x["build_s"] else f"{x['build_s']:.1f}"  # NaN: nothing to build
