@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from . import answer as A
+from . import selection as S
 from .dialogue import clean_history, clean_text, understand
 from .index import LoadedIndex, current_version_dir, load_index
 from .rerank import TokenVectorCache
@@ -152,7 +153,7 @@ class Chatbot:
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
         passages, ranks = self._read_on(index, u, hits, weight)
-        selected = (A.select_sentences(u.query, passages, limit, u.kind, seen, weight, more=more,
+        selected = (S.select_sentences(u.query, passages, limit, u.kind, seen, weight, more=more,
                                        next_hit=lambda h: self._next_hit(index, h), ranks=ranks) if covered else [])
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
@@ -166,7 +167,7 @@ class Chatbot:
         kind = "more" if more else u.kind
         # When the articles only partly answer, the reply says so instead of the usual lead-in.
         passage = {c.number: c.passage for c in citations}
-        lead = (A.partly_answered_note(kind, [s for s, _ in sentences], u.query, weight, [passage[n] for _, n in sentences])
+        lead = (S.partly_answered_note(kind, [s for s, _ in sentences], u.query, weight, [passage[n] for _, n in sentences])
                 or A.lead_in(kind, u.region))
         if u.resolved_from:
             lead = f"*Answering: {A.escape_markdown(u.query)}*\n\n{lead}"
@@ -188,7 +189,7 @@ class Chatbot:
         the question's words are in the passage before it."""
         if u.kind not in ("duration", "howto") or not hits:
             return hits, None
-        subject = A.subject_terms(u.query, u.kind)
+        subject = S.subject_terms(u.query, u.kind)
         named = [sum(weight(t) for t in subject & set(content_stems(h.text))) for h in hits[:3]]
         ids = {h.chunk_id for h in hits}
         for at in sorted(range(len(named)), key=lambda n: (-named[n], n)):

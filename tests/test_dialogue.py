@@ -245,7 +245,7 @@ def test_sample_conversations_render_from_the_bot(chatbot, tmp_path):
 def test_a_sentence_announcing_advice_brings_the_advice(chatbot):
     """"Luckily, there are a number of things you can do ..." ends its passage; the advice
     ("First, try some simple stretching exercises.") opens the next one and must come along."""
-    from bot.answer import _ANNOUNCES
+    from bot.selection import _ANNOUNCES
 
     articles = {a["doc_id"]: fold(a["text"]) for a in chatbot.index.articles}
     replies = [chatbot.reply(q) for q in ("what can I do about tight neck muscles?", "how do I loosen tight muscles?",
@@ -268,7 +268,7 @@ def test_a_sentence_announcing_advice_brings_the_advice(chatbot):
 def test_holds_and_counts_for_an_exercise_come_after_it_and_stories_are_not_answers(chatbot):
     """"Hold this pose for several breaths." quoted after another exercise would time the wrong
     one; "I'm not an athlete but ..." is one commenter's story, not general information."""
-    from bot.answer import _REFERS_BACK
+    from bot.selection import _REFERS_BACK
 
     articles = {a["doc_id"]: fold(a["text"]) for a in chatbot.index.articles}
     questions = [q["question"] for q in QUESTIONS] + [

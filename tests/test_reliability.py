@@ -451,12 +451,12 @@ def test_missing_corpus_folder(own_index, reliability_report):
 
 
 def test_an_error_inside_composition(chatbot, monkeypatch, caplog, reliability_report):
-    import bot.answer as answer
+    import bot.selection as selection
 
     def broken(*args, **kwargs):
         raise RuntimeError("composition broke")
 
-    monkeypatch.setattr(answer, "select_sentences", broken)
+    monkeypatch.setattr(selection, "select_sentences", broken)
     with caplog.at_level(logging.ERROR):
         reply = chatbot.reply("How do I stretch my upper back?")
     assert reply.intent == "error" and "Sorry" in reply.text and DISCLAIMER in reply.text
