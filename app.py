@@ -20,6 +20,7 @@ from bot.answer import DISCLAIMER, escape_markdown, phone_link  # noqa: E402
 from bot.feedback import Vote, record_vote  # noqa: E402
 from bot.page_view import about_sources_markdown, page_markdown  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.triage import warning_signs  # noqa: E402
 
 log = logging.getLogger("backbot.page")
 
@@ -76,11 +77,29 @@ SHOW_NEWEST_REPLY = """() => {
 
 def shown_history(raw: list[dict]) -> list[dict]:
     """What the chat shows: the person's own words escaped, so nothing they paste renders
-    as markup (Gradio would otherwise render `<img src=...>` in a user bubble)."""
-    return [
-        {"role": m["role"], "content": escape_markdown(m["content"]) if m["role"] == "user" else m["content"]}
-        for m in raw
-    ]
+    as markup (Gradio would otherwise render `<img src=...>` in a user bubble); the newest
+    reply's one-tap answers (screening questions) as the chat's options."""
+    shown = []
+    for i, m in enumerate(raw):
+        entry = {"role": m["role"], "content": escape_markdown(m["content"]) if m["role"] == "user" else m["content"]}
+        if i == len(raw) - 1 and m.get("options"):
+            entry["options"] = m["options"]
+        shown.append(entry)
+    return shown
+
+
+def banner_markdown(settings: Settings) -> str:
+    """The disclaimer and when to call for help; the signs themselves come from the red-flag
+    catalogue (the one source of truth), listed under it."""
+    call = phone_link(settings.emergency_number, "call " + escape_markdown(settings.emergency_number))
+    return f"**Please note:** {DISCLAIMER} **{call}** now if you have any of the emergency warning signs below."
+
+
+def warning_signs_markdown(settings: Settings) -> str:
+    emergency = "\n".join(f"- {escape_markdown(s)}" for s in warning_signs("emergency"))
+    urgent = "\n".join(f"- {escape_markdown(s)}" for s in warning_signs("urgent"))
+    return (f"**Call {escape_markdown(settings.emergency_number)} or go to an emergency department for:**\n{emergency}\n\n"
+            f"**See a doctor the same day for:**\n{urgent}")
 
 
 def build_page(bot):
@@ -97,9 +116,13 @@ def build_page(bot):
             # Keep enough of a long message for triage in later turns, not all of it.
             {"role": "user", "content": message[: limit * 10]},
             {"role": "assistant", "content": page_markdown(reply), "intent": reply.intent,
-             "answered": reply.answered, "doc_ids": list(dict.fromkeys(c.doc_id for c in reply.citations))},
+             "answered": reply.answered, "doc_ids": list(dict.fromkeys(c.doc_id for c in reply.citations)),
+             "state": reply.state(), "options": reply.options()},
         ]
         return "", shown_history(raw), raw
+
+    def tapped(raw: list[dict], data: gr.SelectData):
+        return respond(data.value if isinstance(data.value, str) else "", raw)
 
     def vote(raw: list[dict], data: gr.LikeData):
         index = data.index if isinstance(data.index, int) else -1
@@ -125,12 +148,9 @@ def build_page(bot):
             "and it doesn't advise on medicines.",
             elem_classes="backbot-header",
         )
-        gr.Markdown(
-            f"**Please note:** {DISCLAIMER} If you have loss of bladder or bowel control, numbness around the groin, "
-            f"new leg weakness, or pain after a serious fall or crash, "
-            f"**{phone_link(settings.emergency_number, 'call ' + escape_markdown(settings.emergency_number))}** now.",
-            elem_classes="backbot-disclaimer",
-        )
+        gr.Markdown(banner_markdown(settings), elem_classes="backbot-disclaimer")
+        with gr.Accordion("Warning signs: when to get help now", open=False, elem_id="backbot-warning-signs"):
+            gr.Markdown(warning_signs_markdown(settings))
         raw_history = gr.State([])  # the conversation as typed, with vote data; per browser session
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
@@ -161,6 +181,9 @@ def build_page(bot):
         new.click(lambda: ("", [], []), None, outputs, api_visibility="private")
         chat.clear(lambda: ("", []), None, [box, raw_history], api_visibility="private")  # the chat's own trash button
         chat.like(vote, [raw_history], None, api_visibility="private")
+        # A one-tap answer to the screening questions is sent as the person's next message.
+        chat.option_select(tapped, [raw_history], outputs,
+                           api_visibility="private", **limits).then(js=SHOW_NEWEST_REPLY)
         # Read at each visit and tab opening, so a newly published index shows without a restart.
         # Not queued: the list is cheap, and a busy queue must not leave the tab empty.
         page.load(lambda: about_sources_markdown(bot.index), None, about, api_visibility="private", queue=False)

@@ -61,6 +61,45 @@ def cmd_ask(args) -> int:
     return 0
 
 
+#: The triage sets `eval --triage` reads by default, side by side.
+TRIAGE_SETS = ("triage_real_dev.jsonl", "triage_real_heldout.jsonl", "triage_vignettes.jsonl", "triage_heldout.jsonl")
+
+
+def _eval_triage(args, tests) -> int:
+    from pathlib import Path
+
+    from . import evaluation as ev
+
+    paths = [Path(p) for p in args.vignettes] if args.vignettes else [tests / n for n in TRIAGE_SETS]
+    for p in paths:
+        if not p.is_file():
+            raise ValueError(f"The vignettes file {p} does not exist.")
+    model = None
+    if not args.catalogue_only:
+        from .embedding import load_model
+
+        model = load_model(Settings.from_env().model)
+    reports = [(p.name, ev.evaluate_triage(ev.load_vignettes(p), model)) for p in paths]
+    detectors = "catalogue only" if args.catalogue_only else "catalogue + meaning"
+    print(f"Triage ({detectors})\n")
+    print("| metric | " + " | ".join(name for name, _ in reports) + " |")
+    print("| --- |" + " --- |" * len(reports))
+    rows = [("messages", lambda r: str(r.n)), ("sensitivity (any escalation)", lambda r: f"{r.sensitivity:.3f}"),
+            ("sensitivity for emergencies", lambda r: f"{r.emergency_sensitivity:.3f}"),
+            ("specificity", lambda r: f"{r.specificity:.3f}"), ("level agreement", lambda r: f"{r.level_agreement:.3f}")]
+    for label, cell in rows:
+        print(f"| {label} | " + " | ".join(cell(r) for _, r in reports) + " |")
+    for name, r in reports:
+        if len(r.families) > 2:
+            print(f"\nBy family, {name} (right / of):")
+            print("; ".join(f"{f} {a}/{b}" for f, (a, b) in r.families.items()))
+    for name, r in reports:
+        print(f"\nMisclassified in {name} ({len(r.misclassified)}):")
+        for messages, expected, got in r.misclassified:
+            print(f"- expected {expected or 'none'}, got {got or 'none'}: {messages}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from pathlib import Path
 
@@ -68,17 +107,7 @@ def cmd_eval(args) -> int:
 
     tests = Path(__file__).resolve().parent.parent / "tests" / "data"
     if args.triage:
-        r = ev.evaluate_triage(ev.load_vignettes(Path(args.vignettes or tests / "triage_vignettes.jsonl")))
-        print(f"Triage on {r.n} vignettes")
-        print("| metric | value |\n| --- | --- |")
-        print(f"| sensitivity (any escalation) | {r.sensitivity:.3f} |")
-        print(f"| sensitivity for emergencies | {r.emergency_sensitivity:.3f} |")
-        print(f"| specificity | {r.specificity:.3f} |")
-        print(f"| level agreement | {r.level_agreement:.3f} |")
-        print(f"\nMisclassified ({len(r.misclassified)}):")
-        for messages, expected, got in r.misclassified:
-            print(f"- expected {expected or 'none'}, got {got or 'none'}: {messages}")
-        return 0
+        return _eval_triage(args, tests)
     paths = [Path(p) for p in (args.questions or [tests / "questions.jsonl", tests / "scope.jsonl"])]
     for p in paths:
         if not p.is_file():
@@ -223,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--json", action="store_true", help="print the results as JSON")
     e.add_argument("--report", metavar="FILE.html", help="write an HTML report with the table and plots")
     e.add_argument("--triage", action="store_true", help="evaluate red-flag triage on the labelled vignettes instead")
-    e.add_argument("--vignettes", help="triage vignettes (JSONL; default tests/data/triage_vignettes.jsonl)")
+    e.add_argument("--vignettes", nargs="+", metavar="FILE",
+                   help="triage vignettes (JSONL), side by side; default: the four sets in tests/data")
+    e.add_argument("--catalogue-only", action="store_true",
+                   help="with --triage: the catalogue's phrasings alone, without the meaning detector")
     e.set_defaults(func=cmd_eval)
 
     f = sub.add_parser("feedback", help="summarise the thumbs up/down votes from the page")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .retrieval import Hit
 from .settings import Settings
-from .triage import Escalation
+from .triage import Escalation, warning_signs
 
 DISCLAIMER = (
     "BackBot shares general information from the articles listed, not medical advice. "
@@ -59,6 +59,10 @@ NOTHING_NEW = (
     "part of your back, or about causes, stretches, relief or when to see a doctor."
 )
 
+SCREENING_YES = "Thank you for telling me. Please follow the advice above; you can still ask me about back and neck pain afterwards."
+
+NO_TO_SCREENING = "No, none of these"
+
 NOTHING_MORE = "My articles don't say more about this; a doctor can tell you what applies to you."
 
 HOLDING_BACK = (
@@ -81,6 +85,22 @@ def answer_kinds() -> dict[str, dict]:
     for v in kinds.values():
         v["cue_re"] = re.compile(v["cue"], re.I) if v["cue"] else None
     return kinds
+
+
+def warning_signs_text(settings: Settings) -> str:
+    """'What are the warning signs?', answered from the red-flag catalogue (every flag's sign)."""
+    number = escape_markdown(settings.emergency_number)
+    emergency = "; ".join(warning_signs("emergency"))
+    urgent = "; ".join(warning_signs("urgent"))
+    return (f"**Warning signs to know about.** Call {number} or go to an emergency department for: {emergency}. "
+            f"See a doctor the same day for: {urgent}.")
+
+
+def render_screening(s) -> str:
+    """The safety questions, before any advice (a `screening.Screening`)."""
+    items = "\n".join(f"- {escape_markdown(q.ask)}" for q in s.questions)
+    return ("**First, a quick safety check.** Do you have any of these?\n" + items + "\n\n"
+            "If you do, tell me, because that needs a doctor first. If not, here is what my articles say.")
 
 
 def lead_in(kind: str, region: str) -> str:
@@ -131,6 +151,20 @@ class Reply:
     query: str = ""
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation number)
     alert: str = ""  # the escalation part of `text` (markdown), so a page can style it apart
+    screening: tuple[str, ...] = ()  # the safety questions this reply asks (ids of data/screening.json)
+
+    def options(self) -> list[dict]:
+        """One-tap answers for a page: each screening question's "yes", then "no"."""
+        if not self.screening:
+            return []
+        from .screening import questions
+
+        return [{"label": questions()[q].yes, "value": questions()[q].yes} for q in self.screening] + [
+            {"label": NO_TO_SCREENING, "value": NO_TO_SCREENING}]
+
+    def state(self) -> dict:
+        """What the next turn needs to know of this reply, as data (kept with the history)."""
+        return {"intent": self.intent, "screening": list(self.screening)}
 
     def to_dict(self) -> dict:
         import dataclasses

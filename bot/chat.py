@@ -16,7 +16,8 @@ from .retrieval import search as retrieve
 from .settings import Settings
 from .text import content_stems
 from .timing import stage
-from .triage import TriageResult, safety_net_advice, triage
+from . import screening
+from .triage import TriageResult, normalise, safety_net_advice, screening_asked, triage, user_turns
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class Chatbot:
         history = clean_history(history, max_chars=self.settings.max_message_chars * 10)
         # Triage reads the whole message: a red flag at the end of a long text still counts.
         with stage(timings, "triage"):
-            t = triage(self._triage_text(message), history, index.splitter)
+            t = triage(self._triage_text(message), history, index.splitter, self.model)
         note = ""
         if len(message) > self.settings.max_message_chars:
             message = message[: self.settings.max_message_chars]
@@ -112,6 +113,28 @@ class Chatbot:
             u = understand(message, history)
         if t.help_obtained:
             return self._plain([note, A.HELP_OBTAINED], esc, "help_obtained")
+        answered, _ = screening.answer_to(message, screening_asked(history))
+        if answered == "no" and len(message.split()) <= 8:
+            return self._plain(lead_parts + [screening.no_reply()], esc, "screening_answer", alert=alert)
+        if answered == "yes" and esc:
+            return self._plain(lead_parts + [A.SCREENING_YES], esc, "escalation", alert=alert)
+        screen = self._screening(message, history, t, u) if esc is None else None
+        if screen:
+            lead_parts = lead_parts + [A.render_screening(screen)]
+        reply = self._answer(index, history, t, u, esc, alert, lead_parts, timings)
+        return dataclasses.replace(reply, screening=screen.ids) if screen else reply
+
+    def _screening(self, message: str, history: list[dict], t: TriageResult, u) -> screening.Screening | None:
+        """Safety questions for this reply, if its situation calls for them (screening.py)."""
+        if u.intent not in ("question", "more", "clarify", "not_covered"):
+            return None
+        texts = [normalise(m) for m in user_turns(history)] + [normalise(message)]
+        mentioned = {f.flag for f in t.findings}
+        asked_before = any((m.get("state") or {}).get("screening") for m in history if m.get("role") == "assistant")
+        return screening.screening_for(texts, mentioned, asked_before)
+
+    def _answer(self, index, history, t, u, esc, alert, lead_parts, timings):
+        """The reply to a message that is not an emergency: small talk, a clarifying question or an answer."""
         if u.intent in A.SMALL_TALK_REPLIES:
             return self._plain(lead_parts + [A.SMALL_TALK_REPLIES[u.intent]], esc, u.intent, alert=alert)
         if esc and esc.level == "emergency":
@@ -234,11 +257,4 @@ class Chatbot:
         """For 'what are the warning signs?' questions: the catalogue, without the alarm."""
         if not t.asks_about_red_flags:
             return ""
-        return (
-            "**Warning signs to know about.** Call "
-            f"{A.escape_markdown(self.settings.emergency_number)} or go to an emergency department for: loss of bladder or bowel control, "
-            "numbness around the groin or bottom, weakness or numbness in the legs that is new or getting worse, back or neck pain "
-            "after a serious fall or crash, chest pain, or a stiff neck with fever. "
-            "See a doctor the same day for back pain with fever, a history of cancer, weight loss you can't explain, or pain that "
-            "is constant or worse at night."
-        )
+        return A.warning_signs_text(self.settings)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .language import is_english
 from .text import STOPWORDS, words
 
 SMALL_TALK = {
@@ -28,17 +29,6 @@ SMALL_TALK = {
                 r"|you did ?n'?t answer( my question)?",
 }
 _SMALL_TALK = {k: re.compile(rf"^\W*({v})\W*$", re.I) for k, v in SMALL_TALK.items()}
-
-# Common words of other languages people may write in. A message with two or more of these
-# and no English function word, or mostly non-Latin letters, gets a polite "English only".
-FOREIGN_WORDS = frozenset(
-    """el la los las que y en por para mi me duele espalda cuello dolor tengo muy como puedo hacer qué
-    le les et je mon ma mes dos cou mal j'ai très comment faire une des est pas
-    der die das und ich mein meine rücken nacken schmerzen habe sehr wie ist nicht
-    o os um uma minha meu costas pescoço dor tenho não
-    il lo gli di mia schiena collo dolore ho sono molto""".split()
-)
-_ENGLISH = frozenset("the a an and is are my i you what how why when can do does it to of in on with for have".split())
 
 # Medical topics the articles do not cover, where a loosely related passage would mislead.
 NOT_COVERED = {
@@ -131,7 +121,7 @@ def clean_text(text: str) -> str:
 
 
 def clean_history(history, max_turns: int = 100, max_chars: int = 20_000) -> list[dict]:
-    """Gradio messages -> [{"role", "content": str}], tolerant of malformed entries.
+    """Gradio messages -> [{"role", "content": str} (+ "state": dict for replies)], tolerant of malformed entries.
     Content may be a string or a list of parts ({"type": "text", "text": ...}); anything
     else is ignored. Only the last `max_turns` messages, and the first `max_chars` of each,
     matter for a reply: a client sending a huge history can't make a reply slow."""
@@ -143,7 +133,11 @@ def clean_history(history, max_turns: int = 100, max_chars: int = 20_000) -> lis
         if isinstance(content, list):
             content = " ".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
         if isinstance(content, str):
-            clean.append({"role": entry["role"], "content": clean_text(content[:max_chars])})
+            item = {"role": entry["role"], "content": clean_text(content[:max_chars])}
+            # A reply's state (what it asked, quoted and named) rides with it as data.
+            if entry["role"] == "assistant" and isinstance(entry.get("state"), dict):
+                item["state"] = entry["state"]
+            clean.append(item)
     return clean[-max_turns:]
 
 
@@ -190,15 +184,6 @@ def named_exercise(answer_text: str) -> str:
         if qualifiers and not set(qualifiers) & _GENERIC and not any(w.endswith("ly") for w in qualifiers):
             return name
     return ""
-
-
-def is_foreign(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.5:
-        return True  # Arabic, Chinese, Cyrillic ... script
-    tokens = text.lower().split()
-    return sum(t.strip("?!.,;:¿¡") in FOREIGN_WORDS for t in tokens) >= 2 and not any(
-        t.strip("?!.,;:") in _ENGLISH for t in tokens)
 
 
 def _is_vague(text: str) -> bool:
@@ -286,7 +271,7 @@ def _understand_one(message: str, ctx: Understanding | None, last_answer: str) -
     for intent, pattern in _SMALL_TALK.items():
         if pattern.match(text):
             return Understanding(intent, "")
-    if is_foreign(text):
+    if not is_english(text):
         return Understanding("language", "")
     for topic, pattern in _NOT_COVERED.items():
         if pattern.search(text):

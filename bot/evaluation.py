@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -213,22 +213,40 @@ class TriageReport:
     specificity: float  # share of must-not vignettes left alone
     level_agreement: float  # share of escalating vignettes given the labelled level
     misclassified: list[tuple[str, str | None, str | None]]  # (messages, expected, got)
+    families: dict[str, tuple[int, int]] = field(default_factory=dict)  # family -> (right, of)
 
 
 def load_vignettes(path: Path) -> list[dict]:
-    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    """Labelled conversations for triage, one JSON object a line: `messages` (the person's
+    turns) and the level the last turn must get, as `level` (null for none) or `expect`
+    ("emergency" | "urgent" | "none"); optionally `family`, `kind` and `source`."""
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        v = json.loads(line)
+        if not isinstance(v.get("messages"), list) or not v["messages"]:
+            raise ValueError(f"{path.name}, line {n}: 'messages' must be a non-empty list of the person's turns.")
+        level = v["level"] if "level" in v else v.get("expect")
+        level = None if level in (None, "", "none") else level
+        if level not in (None, "urgent", "emergency"):
+            raise ValueError(f"{path.name}, line {n}: the level must be emergency, urgent or none, not {level!r}.")
+        rows.append({**v, "level": level})
+    return rows
 
 
-def evaluate_triage(vignettes: list[dict]) -> TriageReport:
-    """Run triage on the last turn of each vignette, with the earlier turns as history."""
+def evaluate_triage(vignettes: list[dict], model=None) -> TriageReport:
+    """Run triage on the last turn of each vignette, with the earlier turns as history. With
+    the embedding `model`, the meaning detector runs too (as in the chatbot)."""
     from .triage import triage
 
     pos = neg = pos_hit = neg_ok = level_ok = emerg = emerg_hit = 0
     wrong = []
+    families: dict[str, list[int]] = {}
     for v in vignettes:
         *earlier, last = v["messages"]
         history = [m for t in earlier for m in ({"role": "user", "content": t}, {"role": "assistant", "content": "..."})]
-        e = triage(last, history).escalation
+        e = triage(last, history, model=model).escalation
         got = e.level if e else None
         expected = v["level"]
         if expected:
@@ -241,6 +259,10 @@ def evaluate_triage(vignettes: list[dict]) -> TriageReport:
         else:
             neg += 1
             neg_ok += got is None
+        family = v.get("family") or ("none" if not expected else expected)
+        tally = families.setdefault(family if expected else f"{family} (must not escalate)", [0, 0])
+        tally[0] += (got is not None) if expected else (got is None)
+        tally[1] += 1
         if got != expected:
             wrong.append((" / ".join(v["messages"]), expected, got))
     return TriageReport(
@@ -250,4 +272,5 @@ def evaluate_triage(vignettes: list[dict]) -> TriageReport:
         specificity=neg_ok / max(1, neg),
         level_agreement=level_ok / max(1, pos),
         misclassified=wrong,
+        families={k: (a, b) for k, (a, b) in sorted(families.items())},
     )

@@ -36,6 +36,7 @@ class RedFlag:
     level: str
     category: str
     reason: str
+    sign: str  # the short lay wording listed by the warning-signs reply and the page's banner
     groups: tuple[tuple[re.Pattern, ...], ...]  # one phrasing from every group must match
     history_is_the_flag: bool = False
     crisis: bool = False
@@ -48,6 +49,7 @@ class Finding:
     group: int
     text: str
     modifier: str  # "" (affirmed), negated, historical, other_experiencer, hypothetical, informational
+    by: str = "catalogue"  # which detector found it: catalogue (phrasings) or meaning (example bank)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class ContextRules:
     safety_net_advice: str
     spellings: dict[str, str]
     misspelt: re.Pattern  # whole words of `spellings`
+    loss_of_function: re.Pattern  # "can not", "no feeling": negations that are the sign itself
 
 
 MODIFIERS = ("negated", "historical", "other_experiencer", "hypothetical", "informational")
@@ -111,6 +114,7 @@ def red_flags() -> tuple[RedFlag, ...]:
                 level=f["level"],
                 category=f["category"],
                 reason=f["reason"],
+                sign=f["sign"],
                 groups=tuple(tuple(re.compile(r"(?<![\w'])" + p) for p in g) for g in groups),
                 history_is_the_flag=f.get("history_is_the_flag", False),
                 crisis=f.get("crisis", False),
@@ -135,7 +139,14 @@ def context_rules() -> ContextRules:
         safety_net_advice=safety["advice"],
         spellings=(sp := {k: v for k, v in data["spellings"].items() if not k.startswith("_")}),
         misspelt=re.compile(r"\b(" + "|".join(map(re.escape, sp)) + r")\b"),
+        loss_of_function=_alternation(data["loss_of_function"]),
     )
+
+
+def warning_signs(level: str) -> list[str]:
+    """The catalogue's signs of one level, in catalogue order, each once: the one source of
+    the warning-signs reply and the page's banner."""
+    return list(dict.fromkeys(f.sign for f in red_flags() if f.level == level))
 
 
 def safety_net_advice() -> str:
@@ -231,7 +242,17 @@ def modifier_for(sentence: str | _Sentence, start: int, end: int, rules: Context
     return found[0] if found else ""
 
 
-def find_flags(message: str, turn: int = 0, splitter: PunktSentenceTokenizer | None = None) -> list[Finding]:
+def find_flags(message: str, turn: int = 0, splitter: PunktSentenceTokenizer | None = None,
+               model=None) -> list[Finding]:
+    """The red-flag findings of one message: the catalogue's phrasings, and, given the
+    embedding model, clauses that read like a flag's examples (`red_flag_meaning`)."""
+    findings = _catalogue_findings(message, turn, splitter)
+    if model is not None:
+        findings += _meaning_findings(message, turn, splitter, model)
+    return findings
+
+
+def _catalogue_findings(message: str, turn: int, splitter: PunktSentenceTokenizer | None) -> list[Finding]:
     rules = context_rules()
     splitter = splitter or default_sentence_splitter()
     text = normalise(message)
@@ -258,6 +279,38 @@ def find_flags(message: str, turn: int = 0, splitter: PunktSentenceTokenizer | N
                             seen_modifiers.add((flag.id, g, mod))
                             findings.append(Finding(flag.id, turn, g, m.group(), mod))
     return findings
+
+
+def clause_modifier(clause: str, flag: RedFlag) -> str:
+    """The ConText modifier of a whole clause that matched by meaning: forward triggers
+    anywhere before its end (negation within the usual window of words), backward triggers
+    anywhere in it. Negations that are the sign itself ("can not feel", "no feeling") are
+    masked first, as the catalogue keeps them inside its matches."""
+    rules = context_rules()
+    text = normalise(clause)
+    masked = rules.loss_of_function.sub(lambda m: "_" * len(m.group()), text)
+    prepared = _prepare(masked, rules)
+    end = len(masked)
+    return modifier_for(prepared, end, end, rules, flag) or modifier_for(prepared, 0, 0, rules, flag)
+
+
+def _meaning_findings(message: str, turn: int, splitter, model) -> list[Finding]:
+    from .red_flag_meaning import find_by_meaning
+
+    splitter = splitter or default_sentence_splitter()
+    flags = {f.id: f for f in red_flags()}
+    findings = []
+    for match, _ in find_by_meaning(model, message[:MEANING_CHARS], splitter, context_rules().terminators):
+        flag = flags[match.flag]
+        mod = clause_modifier(match.clause, flag)
+        # A meaning match stands for the whole flag: every group of an all_of flag.
+        findings += [Finding(flag.id, turn, g, match.clause, mod, "meaning") for g in range(len(flag.groups))]
+    return findings
+
+
+#: The meaning detector reads this much of a message (encoding costs ~20 ms per 900 characters);
+#: the catalogue reads all of what triage is given.
+MEANING_CHARS = 20_000
 
 
 def _affirmed_flags(findings: list[Finding]) -> list[RedFlag]:
@@ -298,12 +351,34 @@ def _escalation(flags: list[RedFlag], ongoing: bool) -> Escalation | None:
     )
 
 
+def screening_asked(history: list[dict] | None) -> tuple[str, ...]:
+    """The screening questions the reply just before this message asked (from its state)."""
+    last = (history or [])[-1:]
+    if not last or last[0].get("role") != "assistant":
+        return ()
+    asked = (last[0].get("state") or {}).get("screening") or ()
+    return tuple(q for q in asked if isinstance(q, str))
+
+
+def _screening_findings(message: str, history: list[dict] | None, turn: int) -> list[Finding]:
+    """A "yes" to the screening questions just asked is a finding of each flag it affirms."""
+    from .screening import answer_to
+
+    kind, flags = answer_to(message, screening_asked(history))
+    by_id = {f.id: f for f in red_flags()}
+    return [Finding(f, turn, g, message[:200], "", "screening") for f in flags if f in by_id
+            for g in range(len(by_id[f].groups))]
+
+
 def user_turns(history: list[dict] | None) -> list[str]:
     """The user's earlier messages (history already cleaned by dialogue.clean_history)."""
     return [m["content"] for m in history or [] if m.get("role") == "user"]
 
 
-def triage(message: str, history: list[dict] | None = None, splitter: PunktSentenceTokenizer | None = None) -> TriageResult:
+def triage(message: str, history: list[dict] | None = None, splitter: PunktSentenceTokenizer | None = None,
+           model=None) -> TriageResult:
+    """Red flags of the conversation, the newest message last. With the embedding `model`,
+    the meaning detector runs beside the catalogue and either one escalates."""
     rules = context_rules()
     earlier = user_turns(history)
     # Findings of the turns since the person last said they got help.
@@ -312,8 +387,11 @@ def triage(message: str, history: list[dict] | None = None, splitter: PunktSente
         if _help_obtained(turn):
             start = i + 1
     current_help = _help_obtained(message)
-    past = [f for i, t in enumerate(earlier[start:]) for f in find_flags(t, i, splitter)]
-    now = find_flags(message, len(earlier), splitter)
+    # Each earlier turn with the history before it, so a "yes" to screening questions counts later too.
+    before = [history[:k] for k, m in enumerate(history or []) if m.get("role") == "user"]
+    past = [f for i, (t, h) in enumerate(zip(earlier[start:], before[start:]))
+            for f in find_flags(t, i, splitter, model) + _screening_findings(t, h, i)]
+    now = find_flags(message, len(earlier), splitter, model) + _screening_findings(message, history, len(earlier))
 
     now_flags = _affirmed_flags(past + now)
     past_flags = _affirmed_flags(past)

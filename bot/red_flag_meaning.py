@@ -1,0 +1,185 @@
+"""The second red-flag detector: clauses compared by meaning with reviewed example phrasings.
+
+The catalogue (`red_flags.json`) recognises the phrasings someone wrote down; people describe
+the same sign in words nobody wrote down ("wiping feels like someone else's skin"). This
+detector compares each clause of a message, by MiniLM cosine, with a bank of example
+phrasings per flag (`data/red_flag_examples.json`, data a clinician can review) and with
+ordinary look-alikes ("no numbness, just stiff"). A clause fires a flag when its nearest flag
+example is at least `threshold` similar and beats the nearest ordinary example by `margin`.
+The ConText rules of the catalogue (negation, another person, finished history, hypothetical)
+are then applied to the clause that matched. Triage escalates when either detector fires.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .embedding import encode
+
+DATA = Path(__file__).parent / "data"
+EXAMPLES_FILE = DATA / "red_flag_examples.json"
+
+#: A clause shorter than this (in words) says too little to be compared by meaning.
+MIN_CLAUSE_WORDS = 3
+
+
+class ExampleBankError(ValueError):
+    """The example bank file is malformed (a key that is not a flag id, a missing field)."""
+
+
+@dataclass(frozen=True)
+class ExampleBank:
+    labels: tuple[str, ...]  # a flag id per row, or "" for an ordinary look-alike
+    texts: tuple[str, ...]
+    vectors: np.ndarray  # (rows, dim), normalised
+    threshold: float
+    margin: float
+
+
+@dataclass(frozen=True)
+class MeaningMatch:
+    flag: str
+    clause: str  # the clause as written
+    example: str  # the example it matched
+    similarity: float
+    ordinary: float  # similarity of the nearest ordinary look-alike
+
+
+def read_examples(path: Path = EXAMPLES_FILE, flag_ids: set[str] | None = None) -> dict:
+    """The bank as data, checked: every flag key must be a catalogue flag id."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    allowed = {"_about", "threshold", "margin", "flags", "not_flags"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ExampleBankError(f"{path.name}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(allowed))}).")
+    for key in ("threshold", "margin", "flags", "not_flags"):
+        if key not in data:
+            raise ExampleBankError(f"{path.name}: the key {key!r} is missing.")
+    if flag_ids is not None:
+        bad = [k for k in data["flags"] if k not in flag_ids]
+        if bad:
+            raise ExampleBankError(f"{path.name}: {bad[0]!r} under 'flags' is not a flag id of red_flags.json.")
+    return data
+
+
+@lru_cache(maxsize=4)
+def example_bank(model, path: Path = EXAMPLES_FILE, threshold: float | None = None,
+                 margin: float | None = None) -> ExampleBank:
+    """The bank with its vectors (encoded once per model and file)."""
+    from .triage import red_flags
+
+    data = read_examples(path, {f.id for f in red_flags()})
+    labels, texts = [], []
+    for flag, examples in data["flags"].items():
+        labels += [flag] * len(examples)
+        texts += examples
+    labels += [""] * len(data["not_flags"])
+    texts += data["not_flags"]
+    return ExampleBank(tuple(labels), tuple(texts), encode(model, texts),
+                       float(data["threshold"] if threshold is None else threshold),
+                       float(data["margin"] if margin is None else margin))
+
+
+def clause_spans(text: str, splitter, terminators: re.Pattern) -> list[tuple[int, int]]:
+    """Sentences of `text`, cut into clauses at the ConText terminators ("but", "and now" ...)."""
+    lowered = text.lower()
+    spans = []
+    for a, b in splitter.span_tokenize(text) or [(0, len(text))]:
+        cuts = [a] + [a + m.start() for m in terminators.finditer(lowered[a:b]) if m.start() > 0] + [b]
+        for s, e in zip(cuts, cuts[1:]):
+            # Commas and semicolons also end a clause when what follows is a clause of its own.
+            for part_a, part_b in _comma_parts(lowered, s, e):
+                if len(lowered[part_a:part_b].split()) >= MIN_CLAUSE_WORDS:
+                    spans.append((part_a, part_b))
+    return spans
+
+
+_CLAUSE_BREAK = re.compile(r"[;,:()]+\s+|\s+-+\s+|\.\.+\s*")
+
+
+def _comma_parts(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    parts, start = [], a
+    for m in _CLAUSE_BREAK.finditer(text, a, b):
+        parts.append((start, m.start()))
+        start = m.end()
+    parts.append((start, b))
+    # A part of one or two words ("to be honest,") stays with the next part.
+    merged: list[tuple[int, int]] = []
+    carry = None
+    for s, e in parts:
+        s = carry if carry is not None else s
+        carry = None
+        if len(text[s:e].split()) < MIN_CLAUSE_WORDS and (s, e) != parts[-1]:
+            carry = s
+            continue
+        merged.append((s, e))
+    return merged
+
+
+class ClauseVectors:
+    """Clause vectors, encoded alone (pooled from the whole message, a clause takes on its
+    neighbours' meaning: "my back is just achy" next to "I don't have a fever" reads as fever)
+    and kept in a bounded cache: triage reads every earlier turn again at each reply."""
+
+    def __init__(self, capacity: int = 4096):
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, model, clauses: list[str]) -> np.ndarray:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for c in clauses:
+                v = self._items.get((id(model), c))
+                if v is not None:
+                    self._items.move_to_end((id(model), c))
+                    found[c] = v
+        missing = list(dict.fromkeys(c for c in clauses if c not in found))
+        if missing:
+            fresh = encode(model, missing)
+            with self._lock:
+                for c, v in zip(missing, fresh):
+                    found[c] = v
+                    self._items[(id(model), c)] = v
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        if not clauses:
+            return encode(model, [])
+        return np.vstack([found[c] for c in clauses]).astype(np.float32)
+
+
+clause_vectors = ClauseVectors()
+
+
+def match_clauses(bank: ExampleBank, clauses: list[str], vectors: np.ndarray) -> list[MeaningMatch]:
+    """The clauses whose nearest flag example passes the threshold and beats the ordinary ones."""
+    if not len(clauses):
+        return []
+    sims = vectors @ bank.vectors.T  # (clauses, rows)
+    labels = np.array(bank.labels)
+    ordinary = labels == ""
+    matches = []
+    for c, row in enumerate(sims):
+        flag_rows = np.where(~ordinary)[0]
+        best = int(flag_rows[np.argmax(row[flag_rows])])
+        best_ordinary = float(row[ordinary].max()) if ordinary.any() else -1.0
+        if row[best] >= bank.threshold and row[best] >= best_ordinary + bank.margin:
+            matches.append(MeaningMatch(bank.labels[best], clauses[c], bank.texts[best], float(row[best]), best_ordinary))
+    return matches
+
+
+def find_by_meaning(model, text: str, splitter, terminators: re.Pattern, bank: ExampleBank | None = None
+                    ) -> list[tuple[MeaningMatch, tuple[int, int]]]:
+    """Each clause of `text` that reads like a red flag, with its span."""
+    bank = bank or example_bank(model)
+    spans = clause_spans(text, splitter, terminators)
+    vectors = clause_vectors(model, [text[a:b] for a, b in spans])
+    by_clause = {m.clause: m for m in match_clauses(bank, [text[a:b] for a, b in spans], vectors)}
+    return [(by_clause[text[a:b]], (a, b)) for a, b in spans if text[a:b] in by_clause]
