@@ -100,6 +100,40 @@ def _eval_triage(args, tests) -> int:
     return 0
 
 
+#: The answer sets `eval --answers` reads by default, side by side.
+ANSWER_SETS = ("answers_dev.jsonl", "answers_heldout.jsonl")
+
+
+def _eval_answers(args, tests) -> int:
+    from pathlib import Path
+
+    from . import answer_eval as ae
+
+    paths = [Path(p) for p in args.questions] if args.questions else [tests / n for n in ANSWER_SETS]
+    for p in paths:
+        if not p.is_file():
+            raise ValueError(f"The questions file {p} does not exist.")
+    sets = [(p.name, ae.load_items(p)) for p in paths]
+    with _evaluation_index(args) as settings:
+        from .chat import Chatbot
+
+        bot = Chatbot.load(settings=settings)
+        reports = [(name, ae.evaluate_answers(bot, items)) for name, items in sets]
+    for name, r in reports:
+        print(ae.report_markdown(r, name) + "\n")
+    for name, r in reports:
+        print(f"Answerable turns without a gold sentence in {name} ({len(r.misses)}):")
+        for item_id, message, first in r.misses:
+            print(f"- [{item_id}] {message[:160]!r} -> {first[:120]!r}")
+        print()
+    if args.report:
+        from . import report
+
+        report.write_answers_report(Path(args.report), reports)
+        print(f"Report written to {args.report}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from pathlib import Path
 
@@ -108,6 +142,8 @@ def cmd_eval(args) -> int:
     tests = Path(__file__).resolve().parent.parent / "tests" / "data"
     if args.triage:
         return _eval_triage(args, tests)
+    if args.answers:
+        return _eval_answers(args, tests)
     paths = [Path(p) for p in (args.questions or [tests / "questions.jsonl", tests / "scope.jsonl"])]
     for p in paths:
         if not p.is_file():
@@ -254,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--triage", action="store_true", help="evaluate red-flag triage on the labelled vignettes instead")
     e.add_argument("--vignettes", nargs="+", metavar="FILE",
                    help="triage vignettes (JSONL), side by side; default: the four sets in tests/data")
+    e.add_argument("--answers", action="store_true",
+                   help="answer quality sentence by sentence (BackBot vs two naive peers) on labelled questions; "
+                        "--questions FILE... (default: tests/data/answers_dev.jsonl and answers_heldout.jsonl)")
     e.add_argument("--catalogue-only", action="store_true",
                    help="with --triage: the catalogue's phrasings alone, without the meaning detector")
     e.set_defaults(func=cmd_eval)

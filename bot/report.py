@@ -116,3 +116,35 @@ td:first-child,th:first-child{{text-align:left}}img{{max-width:100%}}pre{{white-
 OOS: out of scope; precision is the share of declined questions that were truly out of scope.</p>
 {figures}<h2>Misses</h2><pre>{misses}</pre></body></html>
 """
+
+
+def write_answers_report(path, reports) -> None:
+    """`eval --answers` as a self-contained HTML page: the five figures per system, overall
+    and by question kind, per question file, and the answerable turns BackBot missed."""
+    from .answer_eval import FIGURES, SYSTEMS
+
+    e = html.escape
+    sections = []
+    for name, r in reports:
+        head = "".join(f"<th>{e(c)}</th>" for c in ("questions", "figure") + SYSTEMS)
+        rows = []
+        for label, tallies in [("all", r.overall)] + [(k, t) for k, t in r.by_kind.items()]:
+            for figure in FIGURES:
+                cells = "".join(
+                    "<td>" + ("–" if (v := tallies[s].figures()[figure]) is None else f"{v:.2f}") + "</td>" for s in SYSTEMS)
+                rows.append(f"<tr><td>{e(label)}</td><td>{e(figure)}</td>{cells}</tr>")
+        misses = "".join(f"<li>[{e(i)}] {e(m[:300])} → <i>{e(f[:200])}</i></li>" for i, m, f in r.misses)
+        sections.append(f"<h2>{e(name)} ({r.turns} turns)</h2><table><thead><tr>{head}</tr></thead>"
+                        f"<tbody>{''.join(rows)}</tbody></table><h3>Answerable turns without a gold sentence</h3>"
+                        f"<ul>{misses}</ul>")
+    path.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>BackBot answer evaluation</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}
+td:first-child,td:nth-child(2),th:first-child{{text-align:left}}</style></head>
+<body><h1>BackBot answer evaluation</h1>
+<p>Answered: share of answerable questions quoting at least one sentence. Gold quoted: a sentence that directly
+answers is quoted. First gold: the first quoted sentence directly answers. On topic: share of quoted sentences that
+answer or are acceptable context. Unanswerable handled: declined, or answered only with on-topic sentences.</p>
+{''.join(sections)}</body></html>
+""", encoding="utf-8")

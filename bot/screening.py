@@ -31,6 +31,7 @@ class ScreeningQuestion:
     ask: str  # the question shown
     yes: str  # the one-tap "yes" answer; triage reads it as the flag
     flag: str  # the red-flag catalogue id it screens for
+    spoken_of: tuple[re.Pattern, ...]  # words showing the person already spoke of the sign, either way
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Screening:
 
 
 _KEYS = {"_about", "questions", "situations", "answers", "no_reply"}
-_QUESTION_KEYS = {"ask", "yes", "flag"}
+_QUESTION_KEYS = {"ask", "yes", "flag", "spoken_of"}
 _SITUATION_KEYS = {"id", "why", "patterns", "ask"}
 
 
@@ -82,7 +83,8 @@ def _data() -> dict:
 
 @lru_cache(maxsize=1)
 def questions() -> dict[str, ScreeningQuestion]:
-    return {qid: ScreeningQuestion(qid, q["ask"], q["yes"], q["flag"]) for qid, q in _data()["questions"].items()}
+    return {qid: ScreeningQuestion(qid, q["ask"], q["yes"], q["flag"], tuple(re.compile(p) for p in q["spoken_of"]))
+            for qid, q in _data()["questions"].items()}
 
 
 @lru_cache(maxsize=1)
@@ -103,7 +105,8 @@ def screening_for(texts: list[str], mentioned_flags: set[str], asked_before: boo
     joined = " \n ".join(texts)
     found = [s for s in situations() if any(p.search(joined) for p in s.patterns)]
     ids = list(dict.fromkeys(q for s in found for q in s.ask))
-    asked = tuple(questions()[q] for q in ids if questions()[q].flag not in mentioned_flags)
+    asked = tuple(q for q in (questions()[i] for i in ids)
+                  if q.flag not in mentioned_flags and not any(p.search(joined) for p in q.spoken_of))
     return Screening(asked, tuple(s.id for s in found)) if asked else None
 
 

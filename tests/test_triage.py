@@ -125,3 +125,77 @@ def test_context_rules_one_by_one(message, modifier):
 
     findings = find_flags(message)
     assert findings and findings[0].modifier == modifier
+
+
+# ---------------------------------------------------------------- with the meaning detector
+
+
+@pytest.fixture(scope="module")
+def model(chatbot):
+    return chatbot.model
+
+
+def test_warning_signs_name_every_catalogue_flag(chatbot):
+    """One source of truth: the reply and the page list every flag's sign from the catalogue."""
+    from app import warning_signs_markdown
+    from bot.answer import escape_markdown
+    from bot.triage import red_flags
+
+    reply = chatbot.reply("what are the warning signs I should look out for?").text
+    page = warning_signs_markdown(chatbot.settings)
+    for flag in red_flags():
+        assert flag.sign and flag.sign in reply, flag.id
+        assert escape_markdown(flag.sign) in page, flag.id
+
+
+#: "I can't feel my legs, I can't pee and my back hurts terribly", as people write it in other languages.
+OTHER_LANGUAGE_EMERGENCIES = {
+    "Polish": "nie czuję nóg, nie mogę się wysikać i strasznie boli mnie kręgosłup",
+    "Dutch": "ik voel mijn benen niet meer, ik kan niet plassen en mijn rug doet vreselijk pijn",
+    "Turkish": "bacaklarımı hissetmiyorum, idrar yapamıyorum ve belim çok ağrıyor",
+    "Swedish": "jag känner inte mina ben, jag kan inte kissa och ryggen gör fruktansvärt ont",
+    "Finnish": "en tunne jalkojani, en pysty virtsaamaan ja selkään sattuu hirveästi",
+    "Czech": "necítím nohy, nemůžu močit a strašně mě bolí záda",
+    "Hungarian": "nem érzem a lábaimat, nem tudok pisilni és borzasztóan fáj a hátam",
+    "Indonesian": "saya tidak bisa merasakan kaki saya, tidak bisa buang air kecil dan punggung saya sakit sekali",
+    "Tagalog": "hindi ko maramdaman ang mga binti ko, hindi ako makaihi at sobrang sakit ng likod ko",
+    "Spanish": "no siento las piernas, no puedo orinar y me duele muchísimo la espalda",
+    "German": "ich spüre meine Beine nicht mehr, kann nicht pinkeln und mein Rücken tut furchtbar weh",
+    "French": "je ne sens plus mes jambes, je n'arrive pas à uriner et j'ai très mal au dos",
+    "Portuguese": "não sinto as pernas, não consigo urinar e as minhas costas doem muito",
+    "Italian": "non sento più le gambe, non riesco a urinare e ho un mal di schiena terribile",
+    "Romanian": "nu îmi mai simt picioarele, nu pot să urinez și mă doare groaznic spatele",
+    "Vietnamese": "tôi không cảm thấy chân mình, không đi tiểu được và lưng đau khủng khiếp",
+    "Russian": "я не чувствую ног, не могу помочиться и ужасно болит спина",
+    "Arabic": "لا أشعر بساقي ولا أستطيع التبول وظهري يؤلمني بشدة",
+}
+
+
+@pytest.mark.parametrize("language", sorted(OTHER_LANGUAGE_EMERGENCIES))
+def test_an_emergency_in_another_language_gets_the_emergency_number(chatbot, language):
+    r = chatbot.reply(OTHER_LANGUAGE_EMERGENCIES[language])
+    number = chatbot.settings.emergency_number
+    assert f"tel:{number}" in r.text and "English" in r.text, language
+    assert not r.citations and "don't cover" not in r.text
+
+
+def test_risk_factors_combine_across_turns(model):
+    history = [{"role": "user", "content": "I'm 81 and live on my own"}, {"role": "assistant", "content": "..."}]
+    slipped = "slipped on the back step yesterday, sharp pain in the middle of my back since"
+    assert triage(slipped, model=model).escalation is None  # at 30 it is just a fall on a step
+    e = triage(slipped, history, model=model).escalation
+    assert e is not None and e.level == "urgent" and not e.ongoing
+    steroids = [{"role": "user", "content": "been on prednisolone for my lungs for years"}, {"role": "assistant", "content": "..."}]
+    e = triage("bent down to feed the cat and got a sudden sharp pain in my back", steroids, model=model).escalation
+    assert e is not None and e.level == "urgent"
+
+
+@pytest.mark.parametrize("message", EMERGENCIES)
+def test_both_detectors_together_still_escalate(model, message):
+    e = triage(message, model=model).escalation
+    assert e is not None and e.level == "emergency"
+
+
+@pytest.mark.parametrize("message", NOT_ESCALATED)
+def test_both_detectors_together_leave_hard_negatives_alone(model, message):
+    assert triage(message, model=model).escalation is None
