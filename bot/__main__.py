@@ -79,6 +79,15 @@ def _eval_triage(args, tests) -> int:
         from .embedding import load_model
 
         model = load_model(Settings.from_env().model)
+    if args.fit:
+        if model is None:
+            raise ValueError("--fit tunes the meaning detector: leave out --catalogue-only.")
+        vignettes = [v for p in paths for v in ev.load_vignettes(p)]
+        print("| threshold | margin | sensitivity | emergencies | specificity |\n| --- | --- | --- | --- | --- |")
+        for t, m, r in ev.fit_meaning_detector(vignettes, model)[:15]:
+            print(f"| {t:.2f} | {m:.2f} | {r.sensitivity:.3f} | {r.emergency_sensitivity:.3f} | {r.specificity:.3f} |")
+        print("\nBest first. Set 'threshold' and 'margin' in bot/data/red_flag_examples.json; fit on development data only.")
+        return 0
     reports = [(p.name, ev.evaluate_triage(ev.load_vignettes(p), model)) for p in paths]
     detectors = "catalogue only" if args.catalogue_only else "catalogue + meaning"
     print(f"Triage ({detectors})\n")
@@ -293,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--answers", action="store_true",
                    help="answer quality sentence by sentence (BackBot vs two naive peers) on labelled questions; "
                         "--questions FILE... (default: tests/data/answers_dev.jsonl and answers_heldout.jsonl)")
+    e.add_argument("--fit", action="store_true",
+                   help="with --triage: grid the meaning detector's threshold and margin on the given vignettes")
     e.add_argument("--catalogue-only", action="store_true",
                    help="with --triage: the catalogue's phrasings alone, without the meaning detector")
     e.set_defaults(func=cmd_eval)

@@ -129,7 +129,9 @@ class Chatbot:
         if u.intent not in ("question", "more", "clarify", "not_covered"):
             return None
         texts = [normalise(m) for m in user_turns(history)] + [normalise(message)]
-        mentioned = {f.flag for f in t.findings}
+        # A flag's first group is its sign (a cancer history, a fever); a later group of a
+        # combined flag is the pain that completes it, which says nothing of the sign.
+        mentioned = {f.flag for f in t.findings if f.group == 0}
         asked_before = any((m.get("state") or {}).get("screening") for m in history if m.get("role") == "assistant")
         return screening.screening_for(texts, mentioned, asked_before)
 

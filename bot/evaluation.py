@@ -235,7 +235,7 @@ def load_vignettes(path: Path) -> list[dict]:
     return rows
 
 
-def evaluate_triage(vignettes: list[dict], model=None) -> TriageReport:
+def evaluate_triage(vignettes: list[dict], model=None, bank=None) -> TriageReport:
     """Run triage on the last turn of each vignette, with the earlier turns as history. With
     the embedding `model`, the meaning detector runs too (as in the chatbot)."""
     from .triage import triage
@@ -246,7 +246,7 @@ def evaluate_triage(vignettes: list[dict], model=None) -> TriageReport:
     for v in vignettes:
         *earlier, last = v["messages"]
         history = [m for t in earlier for m in ({"role": "user", "content": t}, {"role": "assistant", "content": "..."})]
-        e = triage(last, history, model=model).escalation
+        e = triage(last, history, model=model, bank=bank).escalation
         got = e.level if e else None
         expected = v["level"]
         if expected:
@@ -274,3 +274,24 @@ def evaluate_triage(vignettes: list[dict], model=None) -> TriageReport:
         misclassified=wrong,
         families={k: (a, b) for k, (a, b) in sorted(families.items())},
     )
+
+
+def fit_meaning_detector(vignettes: list[dict], model, min_specificity: float = 0.90,
+                         thresholds=None, margins=None) -> list[tuple[float, float, TriageReport]]:
+    """Grid over the meaning detector's threshold and margin on labelled vignettes: every
+    point with its report, best first (highest sensitivity among those keeping specificity at
+    `min_specificity`, then emergencies at emergency level, then specificity)."""
+    import dataclasses
+
+    from .red_flag_meaning import example_bank
+
+    base = example_bank(model)
+    thresholds = thresholds or [round(0.50 + 0.02 * i, 2) for i in range(14)]
+    margins = margins or [-0.02, 0.0, 0.02, 0.04, 0.06]
+    points = []
+    for t in thresholds:
+        for m in margins:
+            r = evaluate_triage(vignettes, model, dataclasses.replace(base, threshold=t, margin=m))
+            points.append((t, m, r))
+    return sorted(points, key=lambda p: (p[2].specificity < min_specificity, -p[2].sensitivity,
+                                         -p[2].emergency_sensitivity, -p[2].specificity))

@@ -41,6 +41,10 @@ class ExampleBank:
     vectors: np.ndarray  # (rows, dim), normalised
     threshold: float
     margin: float
+    flag_thresholds: tuple[tuple[str, float], ...] = ()  # flags that need less (or more) similarity
+
+    def threshold_for(self, flag: str) -> float:
+        return dict(self.flag_thresholds).get(flag, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class MeaningMatch:
 def read_examples(path: Path = EXAMPLES_FILE, flag_ids: set[str] | None = None) -> dict:
     """The bank as data, checked: every flag key must be a catalogue flag id."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    allowed = {"_about", "threshold", "margin", "flags", "not_flags"}
+    allowed = {"_about", "threshold", "margin", "flag_thresholds", "flags", "not_flags"}
     unknown = set(data) - allowed
     if unknown:
         raise ExampleBankError(f"{path.name}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(allowed))}).")
@@ -63,7 +67,7 @@ def read_examples(path: Path = EXAMPLES_FILE, flag_ids: set[str] | None = None) 
         if key not in data:
             raise ExampleBankError(f"{path.name}: the key {key!r} is missing.")
     if flag_ids is not None:
-        bad = [k for k in data["flags"] if k not in flag_ids]
+        bad = [k for k in list(data["flags"]) + list(data.get("flag_thresholds", {})) if k not in flag_ids]
         if bad:
             raise ExampleBankError(f"{path.name}: {bad[0]!r} under 'flags' is not a flag id of red_flags.json.")
     return data
@@ -84,21 +88,30 @@ def example_bank(model, path: Path = EXAMPLES_FILE, threshold: float | None = No
     texts += data["not_flags"]
     return ExampleBank(tuple(labels), tuple(texts), encode(model, texts),
                        float(data["threshold"] if threshold is None else threshold),
-                       float(data["margin"] if margin is None else margin))
+                       float(data["margin"] if margin is None else margin),
+                       tuple((k, float(v)) for k, v in data.get("flag_thresholds", {}).items()))
 
 
 def clause_spans(text: str, splitter, terminators: re.Pattern) -> list[tuple[int, int]]:
-    """Sentences of `text`, cut into clauses at the ConText terminators ("but", "and now" ...)."""
+    """Sentences of `text`, and their clauses (cut at the ConText terminators, "but", "and now"
+    ..., and at commas before a clause of its own): a sign told in one clause ("my foot slaps
+    on the floor") and a sign told across a sentence ("pain down my arm ... and I'm sweaty") are
+    both compared."""
     lowered = text.lower()
     spans = []
     for a, b in splitter.span_tokenize(text) or [(0, len(text))]:
         cuts = [a] + [a + m.start() for m in terminators.finditer(lowered[a:b]) if m.start() > 0] + [b]
+        # A whole sentence is compared only when no terminator divides it: past one, the
+        # context of the first part ("I used to have numbness") no longer holds.
+        if len(cuts) == 2 and len(lowered[a:b].split()) >= MIN_CLAUSE_WORDS:
+            spans.append((a, b))
         for s, e in zip(cuts, cuts[1:]):
-            # Commas and semicolons also end a clause when what follows is a clause of its own.
+            if len(lowered[s:e].split()) >= MIN_CLAUSE_WORDS:
+                spans.append((s, e))
             for part_a, part_b in _comma_parts(lowered, s, e):
                 if len(lowered[part_a:part_b].split()) >= MIN_CLAUSE_WORDS:
                     spans.append((part_a, part_b))
-    return spans
+    return list(dict.fromkeys(spans))
 
 
 _CLAUSE_BREAK = re.compile(r"[;,:()]+\s+|\s+-+\s+|\.\.+\s*")
@@ -170,7 +183,7 @@ def match_clauses(bank: ExampleBank, clauses: list[str], vectors: np.ndarray) ->
         flag_rows = np.where(~ordinary)[0]
         best = int(flag_rows[np.argmax(row[flag_rows])])
         best_ordinary = float(row[ordinary].max()) if ordinary.any() else -1.0
-        if row[best] >= bank.threshold and row[best] >= best_ordinary + bank.margin:
+        if row[best] >= bank.threshold_for(bank.labels[best]) and row[best] >= best_ordinary + bank.margin:
             matches.append(MeaningMatch(bank.labels[best], clauses[c], bank.texts[best], float(row[best]), best_ordinary))
     return matches
 

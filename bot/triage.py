@@ -86,6 +86,7 @@ class ContextRules:
     spellings: dict[str, str]
     misspelt: re.Pattern  # whole words of `spellings`
     loss_of_function: re.Pattern  # "can not", "no feeling": negations that are the sign itself
+    clause_denials: re.Pattern  # "... fine", "... normal" closing a clause that matched by meaning
 
 
 MODIFIERS = ("negated", "historical", "other_experiencer", "hypothetical", "informational")
@@ -140,6 +141,8 @@ def context_rules() -> ContextRules:
         spellings=(sp := {k: v for k, v in data["spellings"].items() if not k.startswith("_")}),
         misspelt=re.compile(r"\b(" + "|".join(map(re.escape, sp)) + r")\b"),
         loss_of_function=_alternation(data["loss_of_function"]),
+        clause_denials=re.compile(r"(?<![\w'])(?:" + "|".join(sorted(data["clause_denials"], key=len, reverse=True))
+                                  + r")(?:\s*[,.;!]|\W*$)"),
     )
 
 
@@ -243,12 +246,16 @@ def modifier_for(sentence: str | _Sentence, start: int, end: int, rules: Context
 
 
 def find_flags(message: str, turn: int = 0, splitter: PunktSentenceTokenizer | None = None,
-               model=None) -> list[Finding]:
+               model=None, bank=None) -> list[Finding]:
     """The red-flag findings of one message: the catalogue's phrasings, and, given the
     embedding model, clauses that read like a flag's examples (`red_flag_meaning`)."""
     findings = _catalogue_findings(message, turn, splitter)
     if model is not None:
-        findings += _meaning_findings(message, turn, splitter, model)
+        # Where the catalogue read a sign and its context ("no back pain at all", "my son's
+        # back") and found it only denied, that reading stands over a meaning match.
+        affirmed = {(f.flag, f.group) for f in findings if not f.modifier}
+        denied = {(f.flag, f.group) for f in findings if f.modifier in ("negated", "other_experiencer")} - affirmed
+        findings += [f for f in _meaning_findings(message, turn, splitter, model, bank) if (f.flag, f.group) not in denied]
     return findings
 
 
@@ -282,25 +289,45 @@ def _catalogue_findings(message: str, turn: int, splitter: PunktSentenceTokenize
 
 
 def clause_modifier(clause: str, flag: RedFlag) -> str:
-    """The ConText modifier of a whole clause that matched by meaning: forward triggers
-    anywhere before its end (negation within the usual window of words), backward triggers
-    anywhere in it. Negations that are the sign itself ("can not feel", "no feeling") are
-    masked first, as the catalogue keeps them inside its matches."""
+    """The ConText modifier of a whole clause that matched by meaning. Negations that are the
+    sign itself ("can not feel", "no feeling", "not working") are masked first, as the
+    catalogue keeps them inside its matches. A negation then counts only where it opens the
+    clause ("no numbness down there") or closes it ("... is fine"): the bank's examples carry
+    their own negations ("I don't get the urge to wee"), and a clause that reads like one of
+    them is not denied by a "not" in its middle. Other modifiers: forward triggers anywhere
+    before its end, backward ones anywhere in it."""
     rules = context_rules()
     text = normalise(clause)
     masked = rules.loss_of_function.sub(lambda m: "_" * len(m.group()), text)
     prepared = _prepare(masked, rules)
+    fwd, bwd = rules.forward.get("negated"), rules.backward.get("negated")
+    opening = " ".join(prepared.masked.split()[:3])
+    # A negation's scope ends at a terminator: "no chest pain but my jaw aches" is not denied
+    # (", it is just tight" ends no scope here: the clause was cut where the text allows).
+    ends_scope = any(prepared.masked[max(0, m.start() - 1)] != "," for m in rules.terminators.finditer(prepared.masked))
+    if (fwd and fwd.search(opening) and not ends_scope) or (bwd and bwd.search(prepared.masked)) or (
+            rules.clause_denials.search(prepared.masked)):
+        return "negated"
     end = len(masked)
-    return modifier_for(prepared, end, end, rules, flag) or modifier_for(prepared, 0, 0, rules, flag)
+    for found in (modifier_for(prepared, end, end, rules, flag), modifier_for(prepared, 0, 0, rules, flag)):
+        if found and found != "negated":
+            return found
+    # The window found a negation in the middle, which may hide another modifier behind it.
+    for modifier in MODIFIERS[1:]:
+        if modifier == "historical" and flag.history_is_the_flag:
+            continue
+        if any(p and p.search(prepared.masked) for p in (rules.forward.get(modifier), rules.backward.get(modifier))):
+            return modifier
+    return ""
 
 
-def _meaning_findings(message: str, turn: int, splitter, model) -> list[Finding]:
+def _meaning_findings(message: str, turn: int, splitter, model, bank=None) -> list[Finding]:
     from .red_flag_meaning import find_by_meaning
 
     splitter = splitter or default_sentence_splitter()
     flags = {f.id: f for f in red_flags()}
     findings = []
-    for match, _ in find_by_meaning(model, message[:MEANING_CHARS], splitter, context_rules().terminators):
+    for match, _ in find_by_meaning(model, message[:MEANING_CHARS], splitter, context_rules().terminators, bank):
         flag = flags[match.flag]
         mod = clause_modifier(match.clause, flag)
         # A meaning match stands for the whole flag: every group of an all_of flag.
@@ -376,9 +403,10 @@ def user_turns(history: list[dict] | None) -> list[str]:
 
 
 def triage(message: str, history: list[dict] | None = None, splitter: PunktSentenceTokenizer | None = None,
-           model=None) -> TriageResult:
+           model=None, bank=None) -> TriageResult:
     """Red flags of the conversation, the newest message last. With the embedding `model`,
-    the meaning detector runs beside the catalogue and either one escalates."""
+    the meaning detector runs beside the catalogue and either one escalates; `bank` replaces
+    its example bank (for fitting its threshold)."""
     rules = context_rules()
     earlier = user_turns(history)
     # Findings of the turns since the person last said they got help.
@@ -390,8 +418,8 @@ def triage(message: str, history: list[dict] | None = None, splitter: PunktSente
     # Each earlier turn with the history before it, so a "yes" to screening questions counts later too.
     before = [history[:k] for k, m in enumerate(history or []) if m.get("role") == "user"]
     past = [f for i, (t, h) in enumerate(zip(earlier[start:], before[start:]))
-            for f in find_flags(t, i, splitter, model) + _screening_findings(t, h, i)]
-    now = find_flags(message, len(earlier), splitter, model) + _screening_findings(message, history, len(earlier))
+            for f in find_flags(t, i, splitter, model, bank) + _screening_findings(t, h, i)]
+    now = find_flags(message, len(earlier), splitter, model, bank) + _screening_findings(message, history, len(earlier))
 
     now_flags = _affirmed_flags(past + now)
     past_flags = _affirmed_flags(past)
