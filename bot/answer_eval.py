@@ -127,11 +127,13 @@ def _corpus_sentences(index) -> list[str]:
     return list(seen)
 
 
-def evaluate_answers(bot, items: list[AnswerItem]) -> AnswerReport:
+def evaluate_answers(bot, items: list[AnswerItem], peers: bool = True) -> AnswerReport:
+    """Run each item's turns through `bot` as one conversation (each reply's state kept with
+    it, as the page does), and the peers on each turn alone (`peers=False` skips them)."""
     from .embedding import encode
 
     sentences = _corpus_sentences(bot.index)
-    sentence_vectors = encode(bot.model, sentences)
+    sentence_vectors = encode(bot.model, sentences) if peers else None
     overall = {s: Tally() for s in SYSTEMS}
     by_kind: dict[str, dict[str, Tally]] = {}
     misses = []
@@ -143,11 +145,10 @@ def evaluate_answers(bot, items: list[AnswerItem]) -> AnswerReport:
             reply = bot.reply(turn.user, history)
             history = history + [{"role": "user", "content": turn.user},
                                  {"role": "assistant", "content": reply.text, "state": reply.state()}]
-            quoted = {
-                SYSTEMS[0]: [s for s, _ in reply.sentences],
-                SYSTEMS[1]: _naive(bot, turn.user, sentences, sentence_vectors),
-                SYSTEMS[2]: _top_chunk(bot, turn.user),
-            }
+            quoted = {SYSTEMS[0]: [s for s, _ in reply.sentences]}
+            if peers:
+                quoted[SYSTEMS[1]] = _naive(bot, turn.user, sentences, sentence_vectors)
+                quoted[SYSTEMS[2]] = _top_chunk(bot, turn.user)
             kind = by_kind.setdefault(item.kind, {s: Tally() for s in SYSTEMS})
             for system, q in quoted.items():
                 overall[system].add(turn, q)

@@ -6,9 +6,12 @@ import dataclasses
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from . import answer as A
 from . import selection as S
-from .dialogue import clean_history, clean_text, understand
+from .dialogue import asked_parts, clean_history, clean_text, speaks_of_own_pain, understand
+from .embedding import VectorCache
 from .index import LoadedIndex, current_version_dir, load_index
 from .rerank import TokenVectorCache
 from .retrieval import Hit, in_scope
@@ -21,6 +24,9 @@ from .triage import TriageResult, normalise, safety_net_advice, screening_asked,
 
 log = logging.getLogger(__name__)
 
+#: Sentence vectors for answers, cached across replies (the corpus's sentences recur).
+sentence_vectors = VectorCache()
+
 CAPABILITY_TITLES = 20
 
 
@@ -31,6 +37,7 @@ class Chatbot:
         self.model = model
         # Passages' token vectors for reranking, computed when first needed (rerank.py).
         self.tokens = tokens or TokenVectorCache(model, settings.token_cache_chunks)
+        self.weights = S.WEIGHTS  # how answer sentences are scored (selection.py); replaced when fitting
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, settings: Settings | None = None) -> "Chatbot":
@@ -173,13 +180,20 @@ class Chatbot:
     def _compose(self, index, u, t, hits, esc, alert, lead_parts, seen):
         more = u.intent == "more"
         limit = self.settings.more_sentences if more else self.settings.answer_sentences
-        covered = in_scope(hits, self.settings.threshold())
+        covered = in_scope(hits, self.settings.threshold()) or (
+            speaks_of_own_pain(u.query) and in_scope(hits, self.settings.min_relevance_own_pain))
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
         passages, ranks = self._read_on(index, u, hits, weight)
+        if covered and self.settings.sentence_passages:
+            extra = self._sentence_hits(index, u.query, passages, self.settings.sentence_passages)
+            ranks = (ranks or list(range(len(passages)))) + [len(passages) + i for i in range(len(extra))]
+            passages = passages + extra
         selected = (S.select_sentences(u.query, passages, limit, u.kind, seen, weight, more=more,
-                                       next_hit=lambda h: self._next_hit(index, h), ranks=ranks) if covered else [])
+                                       next_hit=lambda h: self._next_hit(index, h), ranks=ranks,
+                                       meaning=self._meaning(u.query, passages), weights=self.weights)
+                    if covered else [])
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
             return self._plain(lead_parts + [A.NOTHING_NEW], esc, "exhausted", u.query, alert)
@@ -203,6 +217,46 @@ class Chatbot:
             text=A.render(parts), answered=True, citations=citations, escalation=esc,
             disclaimer=A.DISCLAIMER, intent="question", query=u.query, sentences=sentences, alert=alert,
         )
+
+    def _meaning(self, query: str, passages: list[Hit]) -> dict[str, float]:
+        """Each sentence of the passages -> its cosine with what the message asks (the best of
+        its asking sentences, or the whole message). Sentences are encoded once and cached."""
+        if self.weights.meaning == 0 and self.weights.min_meaning > 1:
+            return {}
+        texts = list(dict.fromkeys(h.text[a:b] for h in passages for a, b, ok in h.chunk.sentences if ok))
+        if not texts:
+            return {}
+        asks = asked_parts(query[: self.settings.max_message_chars])
+        q = sentence_vectors(self.model, asks)
+        return dict(zip(texts, (sentence_vectors(self.model, texts) @ q.T).max(axis=1).tolist()))
+
+    def _sentence_hits(self, index: LoadedIndex, query: str, hits: list[Hit], n: int) -> list[Hit]:
+        """Passages holding the corpus sentences nearest in meaning to what the message asks,
+        not among `hits` yet: a sentence that answers can sit in a passage whose other
+        sentences are about something else, which passage retrieval ranks low."""
+        if n <= 0:
+            return []
+        asks = asked_parts(query[: self.settings.max_message_chars])
+        q = sentence_vectors(self.model, asks)
+        m = min(n * 3, len(index.sentence_owners))
+        scores, ids = index.sentence_vectors.search(np.ascontiguousarray(q, dtype=np.float32), m)
+        best: dict[int, float] = {}
+        for row_s, row_i in zip(scores, ids):
+            for sc, j in zip(row_s, row_i):
+                if j >= 0:
+                    for c in index.sentence_owners[j][:1]:
+                        best[c] = max(best.get(c, -1.0), float(sc))
+        have = {h.chunk_id for h in hits}
+        extra = []
+        for c, sc in sorted(best.items(), key=lambda kv: -kv[1]):
+            chunk = index.chunks[c]
+            if chunk.chunk_id in have:
+                continue
+            extra.append(Hit(chunk.doc_id, chunk.chunk_id, chunk.title, chunk.text, sc, chunk, sc, 0.0, sc))
+            have.add(chunk.chunk_id)
+            if len(extra) >= n:
+                break
+        return extra
 
     def _read_on(self, index: LoadedIndex, u, hits: list[Hit], weight) -> tuple[list[Hit], list[int] | None]:
         """The passages an answer is chosen from, and their ranks (None: their order).

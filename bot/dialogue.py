@@ -32,12 +32,20 @@ _SMALL_TALK = {k: re.compile(rf"^\W*({v})\W*$", re.I) for k, v in SMALL_TALK.ite
 
 # Medical topics the articles do not cover, where a loosely related passage would mislead.
 NOT_COVERED = {
-    "medicine": r"\b(dose|doses|dosage|mg|milligrams?|how many (pills|tablets)|ibuprofen|paracetamol|acetaminophen|"
-    r"tylenol|advil|aspirin|naproxen|codeine|tramadol|opioids?|painkillers?|muscle relaxants?|diazepam|gabapentin|"
-    r"pregabalin|prescription|medication|medicine|drugs?)\b",
+    # A medicine the person tried or takes ("ibuprofen didn't help, what else?") is context, not
+    # the question: only asking about a medicine (which one, how much, is it safe) is.
+    "medicine": r"\b(how (much|many|often) (\w+ ){0,3}(take|have|pills|tablets|mg)|doses?|dosage|\d+ ?mg\b|milligrams?"
+    r"|(can|should|could|do) i (take|use|combine|mix|stop taking|come off)\b(?! (a|the) (break|rest|walk|bath|shower))"
+    r"|is it (safe|ok|okay|alright|fine) to (take|use|mix|combine)|(which|what|best|strongest) (\w+ )?(painkillers?|pain ?killers?|medicines?|"
+    r"medications?|tablets|pills|drugs?|muscle relaxants?|anti-?inflammator\w*)\b(?! (did|do|does|have|had|didn'?t|don'?t))"
+    r"|prescribe (me|something)|side effects?|(ibuprofen|paracetamol|acetaminophen|tylenol|advil|aspirin|naproxen|codeine|tramadol|"
+    r"diazepam|gabapentin|pregabalin|co-?codamol|opioids?)\b[^.?!]{0,40}\?)",
     "pregnancy": r"\b(pregnan\w*|trimester|postpartum|after giving birth|breastfeeding)\b",
-    "children": r"\b(my (child|kid|son|daughter|baby|toddler|teen|teenager)|children|child's(?! pose)|kids|infant|teenager'?s?"
-                r"|(1[0-7]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]years?[- ]old)\b",
+    # Back pain of a child, not a parent's own back pain who mentions their kids.
+    "children": r"\bmy (child|kid|son|daughter|baby|toddler|teen|teenager)('s)? (\w+ ){0,4}(back|neck|spine|posture|scoliosis|hunch)"
+                r"|\b(child|kid|children|teen|teenager|toddler)('s)? (back|neck) (pain|hurts|ache)"
+                r"|\b(1[0-7]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]years?[- ]old (son|daughter|child|kid|boy|girl)"
+                r"|\bi am (1[0-7]|[1-9])\b(?! (years? (ago|in)|weeks|months|days|hours|minutes|kg|lbs?|stone))",
 }
 _NOT_COVERED = {k: re.compile(v, re.I) for k, v in NOT_COVERED.items()}
 
@@ -139,6 +147,31 @@ def clean_history(history, max_turns: int = 100, max_chars: int = 20_000) -> lis
                 item["state"] = entry["state"]
             clean.append(item)
     return clean[-max_turns:]
+
+
+_OWN = re.compile(r"\b(i|i'?m|i'?ve|me|my|mine|myself)\b", re.I)
+_PAIN = re.compile(r"\b(pain\w*|hurt\w*|ache\w*|aching|achy|sore\w*|stiff\w*|tight\w*|tense|tension|knots?|spasms?|"
+                   r"twinge\w*|crick|locked|seized|pulled|strain\w*|sprain\w*|sciatica|posture|slouch\w*|hunch\w*)\b", re.I)
+
+
+def speaks_of_own_pain(text: str) -> bool:
+    """Does the message tell of the person's own back or neck trouble? Such a message is in
+    the articles' scope whatever else it says: it gets an answer or a clarifying question,
+    never a bare "my articles don't cover that"."""
+    return bool(_OWN.search(text) and _PAIN.search(text) and (body_region(text) or re.search(r"\b(back|spine)\b", text, re.I)))
+
+
+_ASKS = re.compile(r"\?|^\W*(what|how|why|when|where|which|who|is|are|can|could|should|would|will|do|does|did|any)\b"
+                   r"|\b(any (tips|advice|ideas|suggestions|help)|advice (on|please)|help me|recommend)", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+
+
+def asked_parts(text: str) -> list[str]:
+    """The sentences of a message that ask something (a long message tells a story and asks
+    once or twice); the whole message when none does."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p.strip()]
+    asking = [p for p in parts if _ASKS.search(p)]
+    return asking or [text]
 
 
 def question_kind(text: str) -> str:

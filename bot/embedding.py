@@ -7,6 +7,8 @@ ever downloaded: the hub is switched off before sentence-transformers is importe
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -45,7 +47,7 @@ def load_model(name: str):
 
 def encode(model, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
     if not texts:
-        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+        return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
     vectors = model.encode(
         texts,
         batch_size=batch_size,
@@ -54,3 +56,35 @@ def encode(model, texts: list[str], batch_size: int = 64, progress: bool = False
         show_progress_bar=progress,
     )
     return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class VectorCache:
+    """Vectors of short texts (clauses for triage, sentences for answers), encoded in one batch
+    for those not seen yet and kept in a bounded, least-recently-used cache. Replies run two at
+    a time, so the bookkeeping takes a lock; encoding does not."""
+
+    def __init__(self, capacity: int = 8192):
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, model, texts: list[str]) -> np.ndarray:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for t in texts:
+                v = self._items.get((id(model), t))
+                if v is not None:
+                    self._items.move_to_end((id(model), t))
+                    found[t] = v
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = encode(model, missing)
+            with self._lock:
+                for t, v in zip(missing, fresh):
+                    found[t] = v
+                    self._items[(id(model), t)] = v
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        if not texts:
+            return encode(model, [])
+        return np.vstack([found[t] for t in texts]).astype(np.float32)

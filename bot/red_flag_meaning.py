@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .embedding import encode
+from .embedding import VectorCache, encode
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES_FILE = DATA / "red_flag_examples.json"
@@ -136,39 +134,10 @@ def _comma_parts(text: str, a: int, b: int) -> list[tuple[int, int]]:
     return merged
 
 
-class ClauseVectors:
-    """Clause vectors, encoded alone (pooled from the whole message, a clause takes on its
-    neighbours' meaning: "my back is just achy" next to "I don't have a fever" reads as fever)
-    and kept in a bounded cache: triage reads every earlier turn again at each reply."""
-
-    def __init__(self, capacity: int = 4096):
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, model, clauses: list[str]) -> np.ndarray:
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for c in clauses:
-                v = self._items.get((id(model), c))
-                if v is not None:
-                    self._items.move_to_end((id(model), c))
-                    found[c] = v
-        missing = list(dict.fromkeys(c for c in clauses if c not in found))
-        if missing:
-            fresh = encode(model, missing)
-            with self._lock:
-                for c, v in zip(missing, fresh):
-                    found[c] = v
-                    self._items[(id(model), c)] = v
-                while len(self._items) > self.capacity:
-                    self._items.popitem(last=False)
-        if not clauses:
-            return encode(model, [])
-        return np.vstack([found[c] for c in clauses]).astype(np.float32)
-
-
-clause_vectors = ClauseVectors()
+#: Clause vectors, encoded alone (pooled from the whole message, a clause takes on its
+#: neighbours' meaning: "my back is just achy" next to "I don't have a fever" reads as fever),
+#: and cached: triage reads every earlier turn again at each reply.
+clause_vectors = VectorCache()
 
 
 def match_clauses(bank: ExampleBank, clauses: list[str], vectors: np.ndarray) -> list[MeaningMatch]:

@@ -9,6 +9,7 @@ comes with it or not at all, one that announces advice brings the advice. The re
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 from .answer import answer_kinds
@@ -72,6 +73,24 @@ _NOT_SCORED = frozenset(content_stems("should could would can will must may migh
                                   "make do know want need like really help"))
 #: Share of the question's (idf-weighted) terms a sentence must hold to be quoted without a cue.
 MIN_OVERLAP = 0.2
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How a candidate sentence is scored: the question's words it holds (idf-weighted share),
+    its meaning's cosine with the question, the cue of the question's kind, the passage's
+    relevance and rank. A sentence is eligible by its words (`MIN_OVERLAP`), its cue, or its
+    meaning (`min_meaning`). Fitted on the answer development set (`python -m bot eval
+    --answers --fit`, docs/answers.md) rather than added rule by rule."""
+    overlap: float = 1.0
+    meaning: float = 3.0
+    cue: float = 0.3
+    relevance: float = 0.5
+    rank: float = 0.05
+    min_meaning: float = 0.45
+
+
+WEIGHTS = Weights()
 #: A sentence opening with "This ..." that holds this much of the question is quoted together
 #: with the sentence before it even when that one alone would not be.
 STRONG_OVERLAP = 0.4
@@ -126,7 +145,8 @@ def partly_answered_note(kind: str, sentences: list[str], query: str = "", weigh
 
 
 def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: float,
-              ranks: list[int] | None = None) -> tuple[dict, dict, set]:
+              ranks: list[int] | None = None, meaning: dict[str, float] | None = None,
+              w: Weights = WEIGHTS) -> tuple[dict, dict, set]:
     """(chunk id, sentence position) -> (score, rank, position, sentence, hit, overlap): the
     sentences that answer (see `select_sentences`), and every sentence that could be quoted;
     and the positions of sentences quoted earlier in the conversation. `ranks` gives each
@@ -160,9 +180,11 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
                 continue
             overlap = sum(q[t] for t in set(content_stems(sentence)) if t in q) / q_mass
             has_cue = bool(cue and cue.search(sentence))
-            score = overlap + 0.3 * has_cue + 0.5 * hit.relevance - 0.05 * rank
+            sim = (meaning or {}).get(sentence, 0.0)
+            score = w.overlap * overlap + w.meaning * sim + w.cue * has_cue + w.relevance * hit.relevance - w.rank * rank
             quotable[(hit.chunk_id, i)] = (score, rank, i, sentence, hit, overlap)
-            if (overlap < min_overlap or overlap == 0) and not (has_cue and (overlap > 0 or rank == 0)):
+            if ((overlap < min_overlap or overlap == 0) and not (has_cue and (overlap > 0 or rank == 0))
+                    and sim < w.min_meaning):
                 continue
             eligible[(hit.chunk_id, i)] = quotable[(hit.chunk_id, i)]
     return eligible, quotable, earlier
@@ -171,7 +193,8 @@ def _eligible(q: dict[str, float], cue, hits: list[Hit], seen, min_overlap: floa
 def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "general",
                      seen=lambda sentence: False, weight=lambda term: 1.0, more: bool = False,
                      next_hit: Callable[[Hit], Hit | None] = lambda hit: None,
-                     ranks: list[int] | None = None) -> list[tuple[str, Hit]]:
+                     ranks: list[int] | None = None, meaning: dict[str, float] | None = None,
+                     weights: Weights = WEIGHTS) -> list[tuple[str, Hit]]:
     """The most relevant quotable sentences of the top passages, in reading order.
 
     A sentence is eligible when the quality filter passed it, it is not a question or a
@@ -179,7 +202,8 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     and it shares a term with the question or carries this kind's cue (a duration for "how
     long", a cause for "why"). Eligible sentences are scored by the question's terms they
     share (weighted by `weight`, the corpus idf: "thoracic" counts more than "stretch"),
-    the cue, and the passage's relevance and rank. `more` ("what else?") also lets in the
+    their meaning's cosine with the question (`meaning`, sentence -> cosine), the cue, and the
+    passage's relevance and rank, with `weights`. `more` ("what else?") also lets in the
     rest of the top three passages: the person asked for more of what they are about. One that opens with "This"/"It"/"These" comes only
     with the sentence before it, and only when that one is eligible too; or alone, when that
     one was quoted in an earlier reply and this one shares enough of the question's words, not
@@ -189,7 +213,7 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     """
     q = {t: weight(t) for t in set(content_stems(query)) - _NOT_SCORED}
     cue = answer_kinds().get(kind, answer_kinds()["general"])["cue_re"]
-    eligible, quotable, earlier = _eligible(q, cue, hits, seen, MIN_OVERLAP, ranks)
+    eligible, quotable, earlier = _eligible(q, cue, hits, seen, MIN_OVERLAP, ranks, meaning, weights)
     if more:
         eligible = {**{k: v for k, v in quotable.items() if v[1] < 3}, **eligible}
     after = lambda c: _sentence_after(c, next_hit, seen)  # noqa: E731
@@ -197,7 +221,7 @@ def select_sentences(query: str, hits: list[Hit], limit: int, kind: str = "gener
     if not result:
         # The passages are on topic (retrieval said so) but no sentence holds enough of the
         # question's words: quote what the best passages share with it, rather than decline.
-        fallback, quotable, earlier = _eligible(q, cue, hits[:2], seen, 0.0, ranks and ranks[:2])
+        fallback, quotable, earlier = _eligible(q, cue, hits[:2], seen, 0.0, ranks and ranks[:2], meaning, weights)
         result = _choose(fallback, quotable, limit, earlier, after, cue)
     return [(c[3], c[4]) for c in result]
 

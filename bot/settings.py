@@ -65,6 +65,13 @@ class Settings:
     min_relevance: float = 0.3255
     min_relevance_dense: float = 0.434
     min_relevance_bm25: float = 0.272
+    # A message telling of one's own back or neck pain is in scope by its topic: the passages
+    # need only this much relevance (any method). Fitted on the answer development set
+    # (docs/answers.md): long narratives score low against short passages.
+    min_relevance_own_pain: float = 0.28
+    # Passages holding the sentences nearest in meaning to the question, added to the
+    # retrieved ones before sentences are chosen (0: none). See docs/answers.md.
+    sentence_passages: int = 6
     answer_sentences: int = 4  # a normal answer fits a phone screen
     more_sentences: int = 6  # "tell me more" / "what else?"
     max_message_chars: int = 2000
