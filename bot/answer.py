@@ -118,13 +118,11 @@ def _fold(text: str) -> str:
 
 def quoted_before(history: list[dict]):
     """A test for 'was this sentence already quoted in an answer of this conversation?', so a
-    follow-up never repeats one. Only answer bodies count, not the passages under Sources."""
-    bodies = [_fold(re.split(r"\*\*Sources\*\*|<div class=\"backbot-sources\"", m["content"], maxsplit=1)[0])
-              for m in history if m["role"] == "assistant"]
-    if not bodies:
-        return lambda sentence: False
-    joined = "\n".join(bodies)
-    return lambda sentence: _fold(escape_markdown(sentence)) in joined or _fold(sentence) in joined
+    follow-up never repeats one. Read from each reply's state (`Reply.state()["quoted"]`);
+    a history without state (a client that keeps only the text) has nothing quoted."""
+    quoted = {_fold(q) for m in history if m["role"] == "assistant"
+              for q in ((m.get("state") or {}).get("quoted") or ()) if isinstance(q, str)}
+    return lambda sentence: _fold(sentence) in quoted
 
 
 @dataclass(frozen=True)
@@ -162,9 +160,15 @@ class Reply:
         return [{"label": questions()[q].yes, "value": questions()[q].yes} for q in self.screening] + [
             {"label": NO_TO_SCREENING, "value": NO_TO_SCREENING}]
 
+    named: str = ""  # the exercise the quoted sentences name ("it" in the next message)
+    kind: str = ""  # the kind of question answered
+    region: str = ""
+
     def state(self) -> dict:
-        """What the next turn needs to know of this reply, as data (kept with the history)."""
-        return {"intent": self.intent, "screening": list(self.screening)}
+        """What the next turn needs to know of this reply, as data (kept with the history):
+        what it quoted (never quoted again), what it named, what it asked."""
+        return {"intent": self.intent, "query": self.query, "kind": self.kind, "region": self.region,
+                "named": self.named, "quoted": [s for s, _ in self.sentences], "screening": list(self.screening)}
 
     def to_dict(self) -> dict:
         import dataclasses

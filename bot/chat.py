@@ -10,7 +10,7 @@ import numpy as np
 
 from . import answer as A
 from . import selection as S
-from .dialogue import asked_parts, clean_history, clean_text, speaks_of_own_pain, understand
+from .dialogue import asked_parts, clean_history, clean_text, named_exercise, speaks_of_own_pain, understand
 from .embedding import VectorCache
 from .index import LoadedIndex, current_version_dir, load_index
 from .rerank import TokenVectorCache
@@ -186,7 +186,9 @@ class Chatbot:
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
         passages, ranks = self._read_on(index, u, hits, weight)
-        if covered and self.settings.sentence_passages:
+        # A standalone question reaches for sentences anywhere in the corpus; a follow-up and a
+        # "how long?"/"how do I?" stay with the passages (and the exercise) already in play.
+        if covered and self.settings.sentence_passages and not u.resolved_from and u.kind not in ("duration", "howto"):
             extra = self._sentence_hits(index, u.query, passages, self.settings.sentence_passages)
             ranks = (ranks or list(range(len(passages)))) + [len(passages) + i for i in range(len(extra))]
             passages = passages + extra
@@ -209,13 +211,14 @@ class Chatbot:
         lead = (S.partly_answered_note(kind, [s for s, _ in sentences], u.query, weight, [passage[n] for _, n in sentences])
                 or A.lead_in(kind, u.region))
         if u.resolved_from:
-            lead = f"*Answering: {A.escape_markdown(u.query)}*\n\n{lead}"
+            lead = f"*Answering: {A.escape_markdown(u.shown or u.query)}*\n\n{lead}"
         parts = lead_parts + [self._red_flag_info(t), A.render_answer(lead, sentences, citations)]
         if t.safety_net:
             parts.append(f"**Good to know:** {safety_net_advice()}")
         return A.Reply(
             text=A.render(parts), answered=True, citations=citations, escalation=esc,
             disclaimer=A.DISCLAIMER, intent="question", query=u.query, sentences=sentences, alert=alert,
+            named=named_exercise(" ".join(s for s, _ in sentences)), kind=kind, region=u.region,
         )
 
     def _meaning(self, query: str, passages: list[Hit]) -> dict[str, float]:

@@ -115,6 +115,7 @@ class Understanding:
     kind: str = "general"  # causes | howto | relief | prevention | duration | see_doctor | definition | general
     region: str = ""  # neck | upper back | lower back | shoulders | hips and legs
     subject: str = ""  # what "it" means in the next message: "the <exercise>" an answer named, or the topic
+    shown: str = ""  # a resolved follow-up as a person would ask it ("How long should I hold the neck tilt?")
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -207,10 +208,10 @@ def topic_words(text: str) -> str:
     return " ".join(w for w in words(text) if w not in STOPWORDS and w not in _ASKING and w not in _FILLER_WORDS)
 
 
-def named_exercise(answer_text: str) -> str:
-    """The first exercise an answer names by something more than 'a simple stretch'."""
-    body = answer_text.split("Sources", 1)[0].replace("\\", "")
-    for m in _EXERCISE.finditer(body):
+def named_exercise(sentences: str) -> str:
+    """The first exercise the sentences an answer quoted name by something more than 'a
+    simple stretch' (kept in the reply's state, so "it" in the next message can point to it)."""
+    for m in _EXERCISE.finditer(sentences):
         name = " ".join(m.group(1).split()).lower()
         qualifiers = name.split()[:-1]
         # "this instantly relieving stretch" describes, it doesn't name.
@@ -246,56 +247,104 @@ def _own_topic(text: str, region: str) -> list[str]:
             if w not in STOPWORDS and w not in VAGUE_WORDS and w not in _ASKING and w not in _FOLLOW_UP_WORDS]
 
 
-def _resolve(text: str, ctx: Understanding, last_answer: str) -> Understanding | None:
+#: How a resolved follow-up is shown, per kind of question: plain English about its subject.
+SHOWN_QUESTIONS = {
+    "duration": "How long should I hold {subject}, and how often?",
+    "howto": "How do I do {subject}?",
+    "causes": "What causes {subject}?",
+    "relief": "What helps {subject}?",
+    "prevention": "How do I stop {subject} coming back?",
+    "see_doctor": "When should I see a doctor about {subject}?",
+    "definition": "What is {subject}?",
+    "general": "What do the articles say about {subject}?",
+}
+
+
+def short_subject(query: str, region: str) -> str:
+    """What a conversation is about, in a few words: the topic words of a short question, or
+    "<region> pain" for a long story (its topic words would not read as English)."""
+    topic = topic_words(query)
+    if topic and len(topic.split()) <= 4:
+        return topic
+    return f"{region} pain" if region else "this pain"
+
+
+def _shown(kind: str, subject: str, why_helps: str = "") -> str:
+    if why_helps:
+        return f"Why does {why_helps} help?"
+    return SHOWN_QUESTIONS.get(kind, SHOWN_QUESTIONS["general"]).format(subject=subject)
+
+
+def _resolve(text: str, ctx: Understanding, last: dict) -> Understanding | None:
     """A follow-up resolved with the previous question, or None when `text` stands alone.
 
     A follow-up is short and leans on what came before: "what else?", "and for the neck?"
     (only a region), "why?", "what can I do?" (no topic of its own), or "How long should I
-    hold it?" (a pronoun for what the last answer was about)."""
+    hold it?" (a pronoun for what the last answer was about). `last` is the state of the
+    reply before (what it named), never its rendered text."""
     n = len(words(text))
     region, kind = body_region(text), question_kind(text)
     # "it" is the exercise the last answer named when the follow-up asks how to do it, how
     # long, or anything plain ("is it safe?"); asked what causes or prevents "it", it is the pain.
-    named = named_exercise(last_answer)
+    named = last.get("named", "") if isinstance(last.get("named", ""), str) else ""
     exercise = named if kind in ("howto", "duration", "general") else ""
-    subject = f"the {exercise}" if exercise else ctx.subject or topic_words(ctx.query)
+    subject = f"the {exercise}" if exercise else ctx.subject or short_subject(ctx.query, ctx.region)
     base = dict(resolved_from=ctx.query, region=region or ctx.region)
     if _MORE.match(text):
-        return Understanding("more", ctx.query, kind=ctx.kind, subject=ctx.subject, **base)
+        return Understanding("more", ctx.query, kind=ctx.kind, subject=ctx.subject,
+                             shown=f"What else do the articles say about {ctx.subject or short_subject(ctx.query, ctx.region)}?",
+                             **base)
     if n > 8:
         return None
     own = _own_topic(text, region)
     if region and not own and not _WHY.match(text):
         # "and for the neck?": the same question about another part of the body.
-        return Understanding("question", _with_region(ctx.query, ctx.region, region), kind=ctx.kind, subject=subject,
-                             **base)
+        query = _with_region(ctx.query, ctx.region, region)
+        shown = ctx.shown.replace(ctx.region, region) if ctx.shown and ctx.region else ""
+        if not shown:
+            shown = query if len(query.split()) <= 14 else _shown(ctx.kind, f"{region} pain")
+        return Understanding("question", query, kind=ctx.kind, subject=subject, shown=_sentence(shown), **base)
+    why_helps = ""
     if _PRONOUN.search(text) and len(own) <= 3:
         # "How long should I hold it?" -> "How long should I hold the thoracic stretch?"
         query = _PRONOUN.sub(subject, text.strip(), count=1)
+        shown = query
     elif _WHY.match(text) and not own:
         # "why?" after a stretch: why it helps; after anything else: the reasons behind it.
         previous = ctx.query.strip().rstrip(" ?.!")
         if named and ctx.kind in ("howto", "relief"):
             query = f"why does the {named} help"
+            why_helps = f"the {named}"
         elif ctx.kind in ("howto", "relief") and subject and _OPEN_HELP.match(previous):
             # "why?" after "what can I do about tight neck muscles?": why what helps, helps.
             query = f"why does it help with {subject}"
+            why_helps = f"that with {subject}"
         else:
             query = f"why {previous[:1].lower()}{previous[1:]}"
+        shown = _shown("causes", subject, why_helps)
     elif not own:
         # "what can I do?", "how often?": the question asked about the same subject.
         query = f"{text.strip().rstrip(' ?.!')} for {subject}"
+        shown = _shown(kind if kind != "general" else ctx.kind, subject)
     elif _FOLLOW_UP_OPENING.search(text) and len(own) <= 2 and not region:
         # "what about heat?", "and stretching?": a new angle on the same part of the body. A
         # message naming its own part of the body ("how long should I hold the neck stretch?")
         # leans on nothing before it and is searched as typed.
         query = f"{' '.join(own)} ({ctx.region or subject})"
+        shown = f"What about {' '.join(own)} for {ctx.region or subject}?"
     else:
         return None
-    return Understanding("question", query, kind=kind if kind != "general" else ctx.kind, subject=subject, **base)
+    return Understanding("question", query, kind=kind if kind != "general" else ctx.kind, subject=subject,
+                         shown=_sentence(shown), **base)
 
 
-def _understand_one(message: str, ctx: Understanding | None, last_answer: str) -> Understanding:
+def _sentence(text: str) -> str:
+    """A question as shown: capital first letter, one question mark."""
+    text = " ".join(text.split()).rstrip(" ?.!")
+    return f"{text[:1].upper()}{text[1:]}?" if text else ""
+
+
+def _understand_one(message: str, ctx: Understanding | None, last: dict) -> Understanding:
     text = message.strip()
     if not words(text):
         if any(c.isalpha() for c in text):
@@ -315,29 +364,29 @@ def _understand_one(message: str, ctx: Understanding | None, last_answer: str) -
         return Understanding("question", query, resolved_from=ctx.query, kind=question_kind(text) if question_kind(text) != "general" else "relief",
                              region=body_region(query), subject=topic_words(text))
     if ctx and ctx.intent in ("question", "more") and _MORE.match(text):
-        return _resolve(text, ctx, last_answer)
+        return _resolve(text, ctx, last)
     if _is_vague(text) and not (ctx and ctx.intent in ("question", "more") and not _own_vague(text)):
         # Even mid-conversation: "it hurts" after a stretch may mean the stretch hurts, or
         # something new; asking is safer than guessing.
         return Understanding("clarify", text)
     if ctx and ctx.intent in ("question", "more"):
-        followed = _resolve(text, ctx, last_answer)
+        followed = _resolve(text, ctx, last)
         if followed:
             return followed
     return Understanding("question", text, kind=question_kind(text), region=body_region(text), subject=topic_words(text))
 
 
 def understand(message: str, history: list[dict] | None = None) -> Understanding:
-    """What `message` asks, given the conversation so far (clean_history's format)."""
-    ctx, last_answer = None, ""
+    """What `message` asks, given the conversation so far (clean_history's format). What an
+    earlier reply named is read from its state, never from its text."""
+    ctx, last = None, {}
     for entry in (history or [])[-40:]:  # the last 20 turns are plenty of context
         if entry["role"] == "user":
-            u = _understand_one(entry["content"], ctx, last_answer)
+            u = _understand_one(entry["content"], ctx, last)
             # Small talk and feedback keep the conversation's subject; anything else replaces it.
             if u.intent not in ("greeting", "thanks", "goodbye", "feedback", "empty", "capabilities") or ctx is None:
                 ctx = u
-            last_answer = ""
+            last = {}
         else:
-            last_answer = entry["content"]
-    return _understand_one(message, ctx, last_answer)
-
+            last = entry.get("state") or {}
+    return _understand_one(message, ctx, last)

@@ -243,6 +243,9 @@ def _sentence_after(c: tuple, next_hit: Callable[[Hit], Hit | None], seen) -> tu
     text = h.text[a:b]
     if not ok or seen(text) or text.endswith("?") or _NOT_AN_ANSWER.search(text):
         return None
+    # Only the sentence right after it: across a heading, a new section begins.
+    if h.chunk.start + a - (hit.chunk.start + hit.chunk.sentences[i][1]) > 3:
+        return None
     return (score, rank, j, text, h, overlap)
 
 
@@ -257,6 +260,9 @@ def _choose(eligible: dict, quotable: dict, limit: int, earlier: set = frozenset
             break
         score, rank, i, sentence, hit, overlap = c
         previous = (hit.chunk_id, i - 1)
+        follow = after(c) if _ANNOUNCES.search(sentence) else None
+        if _ANNOUNCES.search(sentence) and follow is None:
+            continue  # a promise whose advice can't follow it (a heading or the article's end comes next)
         if previous in earlier and overlap >= MIN_OVERLAP:
             goes_on.add((hit.chunk_id, i))  # and shares the question's words
         elif _leans_on_previous(sentence):
@@ -273,9 +279,8 @@ def _choose(eligible: dict, quotable: dict, limit: int, earlier: set = frozenset
             if before is not None and not _leans_on_previous(before[3]):
                 picked.setdefault(previous, before)
         picked.setdefault((hit.chunk_id, i), c)
-        if _ANNOUNCES.search(sentence):
-            follow = after(c)
-            if follow is not None and follow[3] not in {p[3] for p in picked.values()}:
+        if follow is not None:
+            if follow[3] not in {p[3] for p in picked.values()}:
                 picked.setdefault((follow[4].chunk_id, follow[2]), follow)
     # In reading order: articles by their best passage's rank, and within an article the
     # sentences (steps of one exercise) as written. A sentence that goes on from the earlier

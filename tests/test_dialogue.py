@@ -43,7 +43,7 @@ def run_conversation(chatbot, conversation):
     for turn in conversation["turns"]:
         reply = chatbot.reply(turn["user"], history)
         yield turn, reply
-        history += [{"role": "user", "content": turn["user"]}, {"role": "assistant", "content": reply.text}]
+        history += [{"role": "user", "content": turn["user"]}, {"role": "assistant", "content": reply.text, "state": reply.state()}]
 
 
 @pytest.mark.parametrize("conversation", CONVERSATIONS, ids=[c["name"] for c in CONVERSATIONS])
@@ -109,7 +109,7 @@ def test_every_answer_to_the_labelled_questions_is_faithful_clean_and_short(chat
 
 def test_what_else_gives_passages_not_quoted_yet(chatbot):
     first = chatbot.reply("How do I stretch my upper back?")
-    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": first.text}]
+    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": first.text, "state": first.state()}]
     more = chatbot.reply("what else?", history)
     assert more.answered and more.sentences
     assert not {fold(s) for s, _ in more.sentences} & {fold(s) for s, _ in first.sentences}
@@ -118,7 +118,7 @@ def test_what_else_gives_passages_not_quoted_yet(chatbot):
 
 def test_a_follow_up_shows_what_it_answers(chatbot):
     first = chatbot.reply("How do I stretch my upper back?")
-    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": first.text}]
+    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": first.text, "state": first.state()}]
     reply = chatbot.reply("How long should I hold it?", history)
     assert reply.text.startswith(f"*Answering: {escape_markdown(reply.query)}*")
     assert "thoracic stretch" in reply.query  # the exercise the first answer named
@@ -151,7 +151,7 @@ def test_partly_answered_questions_say_so(chatbot):
     # names it; a follow-up finds it even when the naming sentences were quoted before, and
     # no note says the articles are silent.
     first = chatbot.reply("How do I stretch my upper back?")
-    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": first.text}]
+    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": first.text, "state": first.state()}]
     thoracic = chatbot.reply("How long should I hold it?", history)
     assert "thoracic" in thoracic.query and "Count to fifteen" in thoracic.text and note not in thoracic.text
 
@@ -200,8 +200,15 @@ def test_intents(message, intent):
 
 def test_follow_ups_are_resolved_from_the_history():
     answer = "Here are stretches:\n\nIf you want a stretched upper back, try the thoracic stretch. [1]\n\n**Sources**"
-    history = [{"role": "user", "content": "How do I stretch my upper back?"}, {"role": "assistant", "content": answer}]
-    assert understand("How long should I hold it?", history).query == "How long should I hold the thoracic stretch?"
+    # What the answer named travels in its state (as the page keeps it), not in its text.
+    state = {"named": "thoracic stretch", "quoted": ["If you want a stretched upper back, try the thoracic stretch."]}
+    history = [{"role": "user", "content": "How do I stretch my upper back?"},
+               {"role": "assistant", "content": answer, "state": state}]
+    held = understand("How long should I hold it?", history)
+    assert held.query == "How long should I hold the thoracic stretch?" and held.shown == held.query
+    # The same text without its state names nothing: the text is never parsed back.
+    text_only = [history[0], {"role": "assistant", "content": answer}]
+    assert "thoracic" not in understand("How long should I hold it?", text_only).query
     neck = understand("and for the neck?", history)
     assert neck.query == "How do I stretch my neck?" and neck.region == "neck" and neck.kind == "howto"
     assert understand("what else?", history).intent == "more"
