@@ -54,6 +54,12 @@ CLARIFY = (
     "**what makes it worse**? For example: \"My upper back aches after sitting at a desk all day.\""
 )
 
+CLARIFY_OWN_PAIN = (
+    "I couldn't find that in my articles. To find the part that fits, could you tell me: is it your neck, upper back or "
+    "lower back, and would you like to know about causes, stretches and exercises, easing the pain, or when to see a "
+    "doctor? If the pain is new and severe, or getting worse, a doctor or physiotherapist should check it."
+)
+
 NOTHING_NEW = (
     "I've already shared everything my articles say about that in this conversation. You could ask about another "
     "part of your back, or about causes, stretches, relief or when to see a doctor."

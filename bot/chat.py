@@ -186,6 +186,13 @@ class Chatbot:
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
         passages, ranks = self._read_on(index, u, hits, weight)
+        own_pain = speaks_of_own_pain(u.query)
+        if own_pain and not covered and self.settings.sentence_passages:
+            # A story about one's own back or neck is never simply declined: the sentences
+            # nearest in meaning to what it asks decide whether the articles speak to it.
+            nearest = self._sentence_hits(index, u.query, [], self.settings.sentence_passages)
+            if nearest and max(self._meaning(u.query, nearest).values(), default=0.0) >= self.weights.min_meaning:
+                covered, passages, ranks = True, nearest, None
         # A standalone question reaches for sentences anywhere in the corpus; a follow-up and a
         # "how long?"/"how do I?" stay with the passages (and the exercise) already in play.
         if covered and self.settings.sentence_passages and not u.resolved_from and u.kind not in ("duration", "howto"):
@@ -204,6 +211,8 @@ class Chatbot:
             # "What are the warning signs?" is answered by the catalogue even when the articles are silent.
             if t.asks_about_red_flags:
                 return self._plain(lead_parts + [self._red_flag_info(t), A.NOTHING_MORE], esc, "red_flag_info", u.query, alert)
+            if own_pain:  # one clarifying question rather than "my articles don't cover that"
+                return self._plain(lead_parts + [A.CLARIFY_OWN_PAIN], esc, "clarify", u.query, alert)
             return self._plain(lead_parts + [self._not_in_articles(index)], esc, "out_of_scope", u.query, alert)
         kind = "more" if more else u.kind
         # When the articles only partly answer, the reply says so instead of the usual lead-in.

@@ -172,6 +172,10 @@ def asked_parts(text: str) -> list[str]:
     once or twice); the whole message when none does."""
     parts = [p.strip() for p in _SENTENCE_END.split(text) if p.strip()]
     asking = [p for p in parts if _ASKS.search(p)]
+    if len(parts) > 1:
+        # "what else helps?" at the end of a story asks about the story's subject.
+        topic = short_subject(text, body_region(text))
+        asking = [p if len(words(p)) > 6 or topic == "this pain" else f"{p} {topic}" for p in asking]
     return asking or [text]
 
 
@@ -272,6 +276,10 @@ def short_subject(query: str, region: str) -> str:
 def _shown(kind: str, subject: str, why_helps: str = "") -> str:
     if why_helps:
         return f"Why does {why_helps} help?"
+    if kind == "duration" and not subject.startswith("the "):
+        if re.search(r"stretch|exercise|pose", subject):
+            return f"How long should I hold the {subject}, and how often?"
+        return f"How long and how often should I do the stretches for {subject}?"  # a topic, not an exercise
     return SHOWN_QUESTIONS.get(kind, SHOWN_QUESTIONS["general"]).format(subject=subject)
 
 
@@ -308,7 +316,8 @@ def _resolve(text: str, ctx: Understanding, last: dict) -> Understanding | None:
     if _PRONOUN.search(text) and len(own) <= 3:
         # "How long should I hold it?" -> "How long should I hold the thoracic stretch?"
         query = _PRONOUN.sub(subject, text.strip(), count=1)
-        shown = query
+        # Without a named exercise, "it" is a topic: the kind's plain question reads better.
+        shown = query if exercise or kind == "general" else _shown(kind, subject)
     elif _WHY.match(text) and not own:
         # "why?" after a stretch: why it helps; after anything else: the reasons behind it.
         previous = ctx.query.strip().rstrip(" ?.!")
@@ -361,8 +370,10 @@ def _understand_one(message: str, ctx: Understanding | None, last: dict) -> Unde
     if ctx and ctx.intent == "clarify":
         # The answer to our clarifying question completes the vague message before it.
         query = f"{ctx.query} {text}"
-        return Understanding("question", query, resolved_from=ctx.query, kind=question_kind(text) if question_kind(text) != "general" else "relief",
-                             region=body_region(query), subject=topic_words(text))
+        kind = question_kind(text) if question_kind(text) != "general" else "relief"
+        subject = short_subject(text, body_region(query))
+        return Understanding("question", query, resolved_from=ctx.query, kind=kind, region=body_region(query),
+                             subject=subject, shown=_sentence(_shown(kind, subject)))
     if ctx and ctx.intent in ("question", "more") and _MORE.match(text):
         return _resolve(text, ctx, last)
     if _is_vague(text) and not (ctx and ctx.intent in ("question", "more") and not _own_vague(text)):
@@ -373,7 +384,8 @@ def _understand_one(message: str, ctx: Understanding | None, last: dict) -> Unde
         followed = _resolve(text, ctx, last)
         if followed:
             return followed
-    return Understanding("question", text, kind=question_kind(text), region=body_region(text), subject=topic_words(text))
+    return Understanding("question", text, kind=question_kind(text), region=body_region(text),
+                         subject=short_subject(text, body_region(text)))
 
 
 def understand(message: str, history: list[dict] | None = None) -> Understanding:

@@ -47,5 +47,6 @@ def render_examples(bot, examples: list[ExampleConversation]) -> str:
         for message in example.turns:
             reply = bot.reply(message, history)
             out += [f"**You:** {message}", "", f"**BackBot** *({reply.intent})*:", "", _quoted(reply.text), ""]
-            history += [{"role": "user", "content": message}, {"role": "assistant", "content": reply.text}]
+            history += [{"role": "user", "content": message},
+                        {"role": "assistant", "content": reply.text, "state": reply.state()}]
     return "\n".join(out)
