@@ -91,7 +91,7 @@ def shown_history(raw: list[dict]) -> list[dict]:
 def banner_markdown(settings: Settings) -> str:
     """The disclaimer and when to call for help; the signs themselves come from the red-flag
     catalogue (the one source of truth), listed under it."""
-    call = phone_link(settings.emergency_number, "call " + escape_markdown(settings.emergency_number))
+    call = phone_link(settings.emergency_number, "Call " + escape_markdown(settings.emergency_number))
     return f"**Please note:** {DISCLAIMER} **{call}** now if you have any of the emergency warning signs below."
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import answer as A
 from . import selection as S
+from .chunking import sentence_units
 from .dialogue import asked_parts, clean_history, clean_text, named_exercise, speaks_of_own_pain, understand
 from .embedding import VectorCache
 from .index import LoadedIndex, current_version_dir, load_index
@@ -24,8 +25,24 @@ from .triage import TriageResult, normalise, safety_net_advice, screening_asked,
 
 log = logging.getLogger(__name__)
 
-#: Sentence vectors for answers, cached across replies (the corpus's sentences recur).
+#: Vectors of questions' asking sentences (and of any sentence the index lacks), cached.
 sentence_vectors = VectorCache()
+
+
+_SENTENCE_IDS: dict[str, dict[str, int]] = {}
+
+
+def index_sentence_ids(index: LoadedIndex) -> dict[str, int]:
+    """Sentence text -> its vector's id in the index (the build's order, `sentence_units`),
+    worked out once per index version."""
+    key = str(index.path)
+    if key not in _SENTENCE_IDS:
+        ids: dict[str, int] = {}
+        for i, text in enumerate(sentence_units(index.chunks).texts):
+            ids.setdefault(text, i)
+        _SENTENCE_IDS.clear()  # only the index in use matters; a reload replaces it
+        _SENTENCE_IDS[key] = ids
+    return _SENTENCE_IDS[key]
 
 CAPABILITY_TITLES = 20
 
@@ -191,7 +208,7 @@ class Chatbot:
             # A story about one's own back or neck is never simply declined: the sentences
             # nearest in meaning to what it asks decide whether the articles speak to it.
             nearest = self._sentence_hits(index, u.query, [], self.settings.sentence_passages)
-            if nearest and max(self._meaning(u.query, nearest).values(), default=0.0) >= self.weights.min_meaning:
+            if nearest and max(self._meaning(index, u.query, nearest).values(), default=0.0) >= self.weights.min_meaning:
                 covered, passages, ranks = True, nearest, None
         # A standalone question reaches for sentences anywhere in the corpus; a follow-up and a
         # "how long?"/"how do I?" stay with the passages (and the exercise) already in play.
@@ -201,7 +218,7 @@ class Chatbot:
             passages = passages + extra
         selected = (S.select_sentences(u.query, passages, limit, u.kind, seen, weight, more=more,
                                        next_hit=lambda h: self._next_hit(index, h), ranks=ranks,
-                                       meaning=self._meaning(u.query, passages), weights=self.weights)
+                                       meaning=self._meaning(index, u.query, passages), weights=self.weights)
                     if covered else [])
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
@@ -230,7 +247,7 @@ class Chatbot:
             named=named_exercise(" ".join(s for s, _ in sentences)), kind=kind, region=u.region,
         )
 
-    def _meaning(self, query: str, passages: list[Hit]) -> dict[str, float]:
+    def _meaning(self, index: LoadedIndex, query: str, passages: list[Hit]) -> dict[str, float]:
         """Each sentence of the passages -> its cosine with what the message asks (the best of
         its asking sentences, or the whole message). Sentences are encoded once and cached."""
         if self.weights.meaning == 0 and self.weights.min_meaning > 1:
@@ -240,7 +257,21 @@ class Chatbot:
             return {}
         asks = asked_parts(query[: self.settings.max_message_chars])
         q = sentence_vectors(self.model, asks)
-        return dict(zip(texts, (sentence_vectors(self.model, texts) @ q.T).max(axis=1).tolist()))
+        return dict(zip(texts, (self._vectors_of(index, texts) @ q.T).max(axis=1).tolist()))
+
+    def _vectors_of(self, index: LoadedIndex, texts: list[str]) -> np.ndarray:
+        """Sentence vectors from the index (built with it, one per distinct sentence); a text the
+        index doesn't hold as a sentence is encoded (and cached)."""
+        ids = index_sentence_ids(index)
+        known = [ids.get(t) for t in texts]
+        out = np.zeros((len(texts), index.sentence_vectors.d), dtype=np.float32)
+        for k, i in enumerate(known):
+            if i is not None:
+                out[k] = index.sentence_vectors.reconstruct(i)
+        missing = [k for k, i in enumerate(known) if i is None]
+        if missing:
+            out[missing] = sentence_vectors(self.model, [texts[k] for k in missing])
+        return out
 
     def _sentence_hits(self, index: LoadedIndex, query: str, hits: list[Hit], n: int) -> list[Hit]:
         """Passages holding the corpus sentences nearest in meaning to what the message asks,

@@ -250,3 +250,29 @@ def test_bad_server_settings_are_one_clear_line(built_index):
     p = subprocess.run([sys.executable, "app.py", "--index", str(settings.index_dir), "--root-path", "backbot"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr and "root_path must start with '/'" in p.stderr
+
+
+def test_screening_questions_come_first_with_one_tap_answers(page):
+    ask(page, "I've had sciatica down my left leg for a week after lifting boxes, what stretches can I do?")
+    first = wait_for_replies(page, 1)
+    text = first.inner_text()
+    assert text.strip().startswith("First, a quick safety check") and "[1]" in text  # the answer still comes
+    # One-tap answers under the reply: each question's yes, and a no.
+    no = page.get_by_role("button", name="No, none of these")
+    no.wait_for(timeout=WAIT)
+    assert page.get_by_role("button", name="Yes: I have numbness between my legs or around my bottom").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "desktop-screening.png"), full_page=True)
+    page.get_by_role("button", name="Yes: I have numbness between my legs or around my bottom").click()
+    alarm = wait_for_replies(page, 2)
+    assert alarm.locator(".backbot-emergency[role=alert]").count() == 1
+    assert "Call 911" in alarm.inner_text()
+    # The options belong to the newest reply only: the answered question's buttons are gone.
+    assert page.get_by_role("button", name="No, none of these").count() == 0
+
+
+def test_a_no_to_screening_is_thanked_and_the_conversation_goes_on(page):
+    ask(page, "my back went suddenly this morning bending over, the pain is excruciating, what can I do?")
+    wait_for_replies(page, 1)
+    page.get_by_role("button", name="No, none of these").click()
+    thanks = wait_for_replies(page, 2).inner_text()
+    assert "reassuring" in thanks and "Please get help now" not in thanks

@@ -234,9 +234,10 @@ def expected_replies(bot, script: list[str]) -> list[str]:
 
     history, out = [], []
     for message in script:
-        shown = page_markdown(bot.reply(message, history))
+        reply = bot.reply(message, history)
+        shown = page_markdown(reply)
         out.append(shown)
-        history += [{"role": "user", "content": message}, {"role": "assistant", "content": shown}]
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": shown, "state": reply.state()}]
     return out
 
 
