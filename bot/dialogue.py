@@ -264,13 +264,16 @@ SHOWN_QUESTIONS = {
 }
 
 
+_REGION_AS_ADJECTIVE = {"shoulders": "shoulder", "hips and legs": "hip and leg"}
+
+
 def short_subject(query: str, region: str) -> str:
     """What a conversation is about, in a few words: the topic words of a short question, or
     "<region> pain" for a long story (its topic words would not read as English)."""
     topic = topic_words(query)
     if topic and len(topic.split()) <= 4:
         return topic
-    return f"{region} pain" if region else "this pain"
+    return f"{_REGION_AS_ADJECTIVE.get(region, region)} pain" if region else "this pain"
 
 
 def _shown(kind: str, subject: str, why_helps: str = "") -> str:
@@ -384,7 +387,8 @@ def _understand_one(message: str, ctx: Understanding | None, last: dict) -> Unde
         followed = _resolve(text, ctx, last)
         if followed:
             return followed
-    return Understanding("question", text, kind=question_kind(text), region=body_region(text),
+    # A story's kind is what its asking sentences ask: "10 hours a day" in the story is not "how often?".
+    return Understanding("question", text, kind=question_kind(" ".join(asked_parts(text))), region=body_region(text),
                          subject=short_subject(text, body_region(text)))
 
 
