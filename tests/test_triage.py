@@ -211,26 +211,33 @@ REACHED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(REACHED))
-def test_real_language_sets_keep_the_figures_reached(model, name):
+@pytest.fixture(scope="module")
+def real_reports(model):
+    """Each real-language set evaluated once, with both detectors: (vignettes, report)."""
     from bot.evaluation import evaluate_triage
 
-    vignettes = _vignettes(name)
+    return {name: (_vignettes(name), evaluate_triage(_vignettes(name), model)) for name in REACHED}
+
+
+@pytest.mark.parametrize("name", sorted(REACHED))
+def test_real_language_sets_keep_the_figures_reached(real_reports, name):
+    vignettes, r = real_reports[name]
     must, must_not = [v for v in vignettes if v["level"]], [v for v in vignettes if not v["level"]]
     assert len(must) >= 60 and len(must_not) >= 45 and all(v.get("source", "").startswith("http") for v in vignettes)
     assert sum(len(v["messages"]) > 1 for v in vignettes) >= 20
     sensitivity, emergencies, specificity = REACHED[name]
-    r = evaluate_triage(vignettes, model)
     assert r.sensitivity >= sensitivity and r.emergency_sensitivity >= emergencies, r.misclassified
     assert r.specificity >= specificity, r.misclassified
 
 
-def test_every_flag_family_escalates_and_its_hard_negatives_do_not(model):
+def test_every_flag_family_escalates_and_its_hard_negatives_do_not(real_reports):
     """Per family of the real-language sets: most positives escalate, most negatives don't."""
-    from bot.evaluation import evaluate_triage
-
-    r = evaluate_triage(_vignettes("triage_real_dev.jsonl") + _vignettes("triage_real_heldout.jsonl"), model)
-    families = {f for f in r.families if "must not" not in f}
-    assert len(families) >= 14
-    for family, (right, of) in r.families.items():
+    families: dict[str, list[int]] = {}
+    for _, r in real_reports.values():
+        for family, (right, of) in r.families.items():
+            tally = families.setdefault(family, [0, 0])
+            tally[0] += right
+            tally[1] += of
+    assert len([f for f in families if "must not" not in f]) >= 14
+    for family, (right, of) in families.items():
         assert right / of >= 0.75, (family, right, of)
