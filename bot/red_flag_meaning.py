@@ -158,10 +158,8 @@ def match_clauses(bank: ExampleBank, clauses: list[str], vectors: np.ndarray) ->
 
 
 def find_by_meaning(model, text: str, splitter, terminators: re.Pattern, bank: ExampleBank | None = None
-                    ) -> list[tuple[MeaningMatch, tuple[int, int]]]:
-    """Each clause of `text` that reads like a red flag, with its span."""
+                    ) -> list[MeaningMatch]:
+    """Each sentence or clause of `text` that reads like a red flag."""
     bank = bank or example_bank(model)
-    spans = clause_spans(text, splitter, terminators)
-    vectors = clause_vectors(model, [text[a:b] for a, b in spans])
-    by_clause = {m.clause: m for m in match_clauses(bank, [text[a:b] for a, b in spans], vectors)}
-    return [(by_clause[text[a:b]], (a, b)) for a, b in spans if text[a:b] in by_clause]
+    clauses = [text[a:b] for a, b in clause_spans(text, splitter, terminators)]
+    return match_clauses(bank, clauses, clause_vectors(model, clauses))

@@ -321,23 +321,24 @@ def clause_modifier(clause: str, flag: RedFlag) -> str:
     return ""
 
 
+#: The meaning detector reads this much of a message (encoding costs ~20 ms per 900 characters);
+#: the catalogue reads all of what triage is given.
+MEANING_CHARS = 20_000
+
+
 def _meaning_findings(message: str, turn: int, splitter, model, bank=None) -> list[Finding]:
     from .red_flag_meaning import find_by_meaning
 
     splitter = splitter or default_sentence_splitter()
     flags = {f.id: f for f in red_flags()}
     findings = []
-    for match, _ in find_by_meaning(model, message[:MEANING_CHARS], splitter, context_rules().terminators, bank):
+    for match in find_by_meaning(model, message[:MEANING_CHARS], splitter, context_rules().terminators, bank):
         flag = flags[match.flag]
         mod = clause_modifier(match.clause, flag)
         # A meaning match stands for the whole flag: every group of an all_of flag.
         findings += [Finding(flag.id, turn, g, match.clause, mod, "meaning") for g in range(len(flag.groups))]
     return findings
 
-
-#: The meaning detector reads this much of a message (encoding costs ~20 ms per 900 characters);
-#: the catalogue reads all of what triage is given.
-MEANING_CHARS = 20_000
 
 
 def _affirmed_flags(findings: list[Finding]) -> list[RedFlag]:

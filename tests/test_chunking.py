@@ -1,14 +1,21 @@
 import pytest
 
-from bot.chunking import _windows, chunk_article
+from bot.chunking import chunk_article
 from bot.cleaning import clean_article
 from bot.ingest import Article
 from bot.text import default_sentence_splitter
 
 
-def test_windows_overlap_and_cover_everything():
-    assert _windows(2, 3, 1) == [(0, 2)]
-    assert _windows(7, 3, 1) == [(0, 3), (2, 5), (4, 7)]
+SEVEN = ["The first sentence is right here.", "The second sentence is right here.", "The third sentence is right here.",
+         "The fourth sentence is right here.", "The fifth sentence is right here.", "The sixth sentence is right here.",
+         "The seventh sentence is right here."]
+
+
+@pytest.mark.parametrize("n,expected", [(2, [(0, 2)]), (7, [(0, 3), (2, 5), (4, 7)])])
+def test_windows_overlap_and_cover_everything(n, expected):
+    """Three-sentence chunks overlapping by one cover a paragraph, the last one ending with it."""
+    c = clean_article(Article("d", "T", "S", "", " ".join(SEVEN[:n]), "d.txt", "0"), default_sentence_splitter())
+    assert [ch.text for ch in chunk_article(c, 3, 1)] == [" ".join(SEVEN[a:b]) for a, b in expected]
 
 
 S = ["One sentence is right here.", "Two sentences are right here.", "Three sentences are right here.",

@@ -250,11 +250,16 @@ def test_sample_conversations_render_from_the_bot(chatbot, tmp_path):
         load_examples(bad)
 
 
+#: The test's own reading of the two kinds of sentence (not the code's): one that promises advice
+#: to come, and a hold or count that times an exercise named before it.
+ANNOUNCES = re.compile(r"\b(there are|there's|there is|here are) (a number of|several|many|a few|some) (\w+ ){0,2}"
+                       r"(things|ways|steps|exercises|stretches|tips)\b", re.I)
+REFERS_BACK = re.compile(r"^(Hold|Repeat|Count to)\b|^(An|One|Another) (alternative|variation) to (this|that)\b", re.I)
+
+
 def test_a_sentence_announcing_advice_brings_the_advice(chatbot):
     """"Luckily, there are a number of things you can do ..." ends its passage; the advice
     ("First, try some simple stretching exercises.") opens the next one and must come along."""
-    from bot.selection import _ANNOUNCES
-
     articles = {a["doc_id"]: fold(a["text"]) for a in chatbot.index.articles}
     replies = [chatbot.reply(q) for q in ("what can I do about tight neck muscles?", "how do I loosen tight muscles?",
                                          "how do I get rid of tight neck muscles")]
@@ -263,7 +268,7 @@ def test_a_sentence_announcing_advice_brings_the_advice(chatbot):
     for reply in replies:
         by_number = {c.number: c.doc_id for c in reply.citations}
         for k, (sentence, n) in enumerate(reply.sentences):
-            if not _ANNOUNCES.search(sentence):
+            if not ANNOUNCES.search(sentence):
                 continue
             announced += 1
             text = articles[by_number[n]]
@@ -276,8 +281,6 @@ def test_a_sentence_announcing_advice_brings_the_advice(chatbot):
 def test_holds_and_counts_for_an_exercise_come_after_it_and_stories_are_not_answers(chatbot):
     """"Hold this pose for several breaths." quoted after another exercise would time the wrong
     one; "I'm not an athlete but ..." is one commenter's story, not general information."""
-    from bot.selection import _REFERS_BACK
-
     articles = {a["doc_id"]: fold(a["text"]) for a in chatbot.index.articles}
     questions = [q["question"] for q in QUESTIONS] + [
         "How long should I hold the thoracic stretch?", "When should I see a doctor about back pain?",
@@ -288,7 +291,7 @@ def test_holds_and_counts_for_an_exercise_come_after_it_and_stories_are_not_answ
         by_number = {c.number: c.doc_id for c in reply.citations}
         for k, (sentence, n) in enumerate(reply.sentences):
             assert not re.match(r"(I'm|I’m|I am|I've|I’ve|I have|I had|I was|My)\b", sentence), (q, sentence)
-            if not _REFERS_BACK.search(sentence):
+            if not REFERS_BACK.search(sentence):
                 continue
             pointers += 1
             text = articles[by_number[n]]
