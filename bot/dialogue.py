@@ -44,7 +44,8 @@ NOT_COVERED = {
     # Back pain of a child, not a parent's own back pain who mentions their kids.
     "children": r"\bmy (child|kid|son|daughter|baby|toddler|teen|teenager)('s)? (\w+ ){0,4}(back|neck|spine|posture|scoliosis|hunch)"
                 r"|\b(child|kid|children|teen|teenager|toddler)('s)? (back|neck) (pain|hurts|ache)"
-                r"|\b(1[0-7]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]years?[- ]old (son|daughter|child|kid|boy|girl)"
+                r"|\b(my|our) (1[0-7]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]years?[- ]old"
+                r"( (son|daughter|child|kid|boy|girl))? (has|have|is|keeps|complains|gets|got|hurt|says)\b"
                 r"|\bi am (1[0-7]|[1-9])\b(?! (years? (ago|in)|weeks|months|days|hours|minutes|kg|lbs?|stone))",
 }
 _NOT_COVERED = {k: re.compile(v, re.I) for k, v in NOT_COVERED.items()}

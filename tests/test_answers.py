@@ -51,6 +51,7 @@ NARRATIVES = [
     "are burning, like a tight knot between the shoulder blades. is there anything i can do without a new desk?",
     "I sit at a desk 10 hours a day and my shoulders hurt",
     "what are the best non-drug ways to relax my upper back?",
+    "I have a 2 year old and my lower back hurts from lifting her all day, what stretches help?",
 ]
 
 
@@ -62,8 +63,10 @@ def test_a_story_about_ones_own_pain_gets_an_answer_or_one_question(chatbot, mes
     assert r.intent != "not_covered"  # a medicine tried is not a medicines question
 
 
-def test_a_medicines_question_is_still_declined(chatbot):
-    r = chatbot.reply("how many ibuprofen can I take a day for my back?")
+@pytest.mark.parametrize("message,topic", [("how many ibuprofen can I take a day for my back?", "medicine"),
+                                           ("my 8 year old has back pain, what should I do", "children")])
+def test_medicines_and_childrens_pain_are_still_declined(chatbot, message, topic):
+    r = chatbot.reply(message)
     assert r.intent == "not_covered" and not r.citations
 
 
