@@ -5,7 +5,10 @@ sentence-transformers, faiss) load only when a Chatbot is loaded or an index is 
 """
 from __future__ import annotations
 
-__all__ = ["Chatbot"]
+__all__ = ["Chatbot", "__version__"]
+
+#: The package version (pyproject.toml reads it from here): major.minor.patch.
+__version__ = "1.0.0"
 
 
 def __getattr__(name):

@@ -1,7 +1,10 @@
-"""The command line: `python -m bot build | status | ask | eval | feedback | examples`.
+"""The command line: `backbot serve | build | status | ask | eval | feedback | examples`
+(`python -m bot ...` in a checkout).
 
 Only light imports at the top: `ask` should cost the model load and nothing more (no gradio).
-Errors are one sentence on stderr and a non-zero exit, never a traceback.
+Errors are one sentence on stderr, never a traceback. Exit codes: 0 success, 1 a runtime error
+(no index, a failed build, a damaged file; `status --check`: a rebuild is needed), 2 a usage
+error (a bad option or argument, a missing input file, a bad setting).
 """
 from __future__ import annotations
 
@@ -13,7 +16,15 @@ import logging
 import sys
 from pathlib import Path
 
+from . import __version__
 from .settings import Settings, SettingsError
+
+#: Exit codes (documented in the README).
+OK, RUNTIME_ERROR, USAGE_ERROR = 0, 1, 2
+
+
+class UsageError(ValueError):
+    """The command was given something it cannot use (a missing file, an unknown method)."""
 
 
 def _settings(args) -> Settings:
@@ -45,21 +56,37 @@ def cmd_status(args) -> int:
     from .maintenance import index_status, status_text
 
     settings = _settings(args)
-    print(status_text(index_status(settings), settings))
-    return 0
+    st = index_status(settings)
+    print(status_text(st, settings))
+    # For cron and CI: 1 when a build would change the index (or there is none to serve).
+    return RUNTIME_ERROR if args.check and st.rebuild_needed else OK
+
+
+def cmd_serve(args) -> int:
+    from .page import serve
+
+    return serve(Settings.from_env(host=args.host, port=args.port, index_dir=args.index, root_path=args.root_path))
 
 
 def cmd_ask(args) -> int:
     from .chat import Chatbot
 
-    bot = Chatbot.load(settings=_settings(args))
+    settings = _settings(args)
+    bot = Chatbot.load(settings=settings)
     reply = bot.reply(args.question)
     if args.json:
-        print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
+        from .api import reply_data
+
+        print(json.dumps(reply_data(reply, settings, args.question, []), ensure_ascii=False, indent=2))
     else:
         print(reply.text)
     return 0
 
+
+#: The labelled sets `eval` reads by default: those of a checkout of the repository, relative to
+#: the folder it runs in (an installed BackBot has no test data: give the files).
+TESTS_DATA = Path("tests") / "data"
+_FROM_CHECKOUT = " (the default sets are in tests/data of a checkout of the repository; give the files)"
 
 #: The triage sets `eval --triage` reads by default, side by side.
 TRIAGE_SETS = ("triage_real_dev.jsonl", "triage_real_heldout.jsonl", "triage_vignettes.jsonl", "triage_heldout.jsonl")
@@ -73,7 +100,7 @@ def _eval_triage(args, tests) -> int:
     paths = [Path(p) for p in args.vignettes] if args.vignettes else [tests / n for n in TRIAGE_SETS]
     for p in paths:
         if not p.is_file():
-            raise ValueError(f"The vignettes file {p} does not exist.")
+            raise UsageError(f"The vignettes file {p} does not exist{_FROM_CHECKOUT}.")
     model = None
     if not args.catalogue_only:
         from .embedding import load_model
@@ -81,7 +108,7 @@ def _eval_triage(args, tests) -> int:
         model = load_model(Settings.from_env().model)
     if args.fit:
         if model is None:
-            raise ValueError("--fit tunes the meaning detector: leave out --catalogue-only.")
+            raise UsageError("--fit tunes the meaning detector: leave out --catalogue-only.")
         vignettes = [v for p in paths for v in ev.load_vignettes(p)]
         print("| threshold | margin | sensitivity | emergencies | specificity |\n| --- | --- | --- | --- | --- |")
         for t, m, r in ev.fit_meaning_detector(vignettes, model)[:15]:
@@ -121,7 +148,7 @@ def _eval_answers(args, tests) -> int:
     paths = [Path(p) for p in args.questions] if args.questions else [tests / n for n in ANSWER_SETS]
     for p in paths:
         if not p.is_file():
-            raise ValueError(f"The questions file {p} does not exist.")
+            raise UsageError(f"The questions file {p} does not exist{_FROM_CHECKOUT}.")
     sets = [(p.name, ae.load_items(p)) for p in paths]
     with _evaluation_index(args) as settings:
         from .chat import Chatbot
@@ -148,7 +175,7 @@ def cmd_eval(args) -> int:
 
     from . import evaluation as ev
 
-    tests = Path(__file__).resolve().parent.parent / "tests" / "data"
+    tests = TESTS_DATA
     if args.triage:
         return _eval_triage(args, tests)
     if args.answers:
@@ -156,14 +183,14 @@ def cmd_eval(args) -> int:
     paths = [Path(p) for p in (args.questions or [tests / "questions.jsonl", tests / "scope.jsonl"])]
     for p in paths:
         if not p.is_file():
-            raise ValueError(f"The questions file {p} does not exist.")
+            raise UsageError(f"The questions file {p} does not exist{_FROM_CHECKOUT}.")
     questions = ev.load_questions(*paths)
     if not any(q.expected for q in questions):
-        raise ValueError("No labelled questions (rows with \"expected\" phrases) in " + ", ".join(map(str, paths)) + ".")
+        raise UsageError("No labelled questions (rows with \"expected\" phrases) in " + ", ".join(map(str, paths)) + ".")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for m in methods:
         if m not in ev.METHODS:
-            raise ValueError(f"Unknown method '{m}': choose from {', '.join(ev.METHODS)}.")
+            raise UsageError(f"Unknown method '{m}': choose from {', '.join(ev.METHODS)}.")
     with _evaluation_index(args) as settings:
         from .chat import Chatbot
 
@@ -219,7 +246,7 @@ def cmd_examples(args) -> int:
 
     source = Path(args.conversations)
     if not source.is_file():
-        raise ValueError(f"The conversations file {source} does not exist.")
+        raise UsageError(f"The conversations file {source} does not exist{_FROM_CHECKOUT}.")
     examples = load_examples(source)
     text = render_examples(Chatbot.load(settings=_settings(args)), examples)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
@@ -246,7 +273,7 @@ def _evaluation_index(args):
         for n, folder in enumerate(args.corpus):
             folder = Path(folder)
             if not folder.is_dir():
-                raise ValueError(f"The corpus folder {folder} does not exist.")
+                raise UsageError(f"The corpus folder {folder} does not exist.")
             # One subfolder per source keeps article ids apart when two folders share file names.
             shutil.copytree(folder, corpus / f"{n}-{folder.name}" if len(args.corpus) > 1 else corpus)
         settings = dataclasses.replace(settings, corpus_dir=corpus, index_dir=Path(tmp) / "index")
@@ -258,12 +285,22 @@ def _evaluation_index(args):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="BackBot: back and neck pain answers from articles.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="backbot", description="BackBot: back and neck pain answers quoted from articles, with red-flag triage.",
+        epilog="Exit codes: 0 success, 1 runtime error (or `status --check`: rebuild needed), 2 usage error.")
+    parser.add_argument("--version", action="version", version=f"backbot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sv = sub.add_parser("serve", help="serve the chat page (and its /ask API)")
+    sv.add_argument("--host", help="address to bind (default 127.0.0.1; or BACKBOT_HOST, GRADIO_SERVER_NAME)")
+    sv.add_argument("--port", type=int, help="port (default 7860; or BACKBOT_PORT, GRADIO_SERVER_PORT)")
+    sv.add_argument("--root-path", help="URL prefix when served behind a reverse proxy, e.g. /backbot")
+    sv.add_argument("--index", help="index folder (default: ./index)")
+    sv.set_defaults(func=cmd_serve)
 
     b = sub.add_parser("build", help="(re)build the index from a folder of articles")
-    b.add_argument("--corpus", help="folder of articles (default: corpus/)")
-    b.add_argument("--index", help="index folder (default: index/)")
+    b.add_argument("--corpus", help="folder of articles (default: ./corpus)")
+    b.add_argument("--index", help="index folder (default: ./index)")
     b.add_argument("--model", help="embedding model: a path or name (default: all-MiniLM-L6-v2)")
     b.add_argument("--full", action="store_true",
                    help="rebuild from scratch: retrain the sentence splitter and re-embed every chunk")
@@ -273,14 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     b.set_defaults(func=cmd_build)
 
     st = sub.add_parser("status", help="show the index and whether the corpus folder has changed since it was built")
-    st.add_argument("--corpus", help="folder of articles (default: corpus/)")
-    st.add_argument("--index", help="index folder (default: index/)")
+    st.add_argument("--corpus", help="folder of articles (default: ./corpus)")
+    st.add_argument("--index", help="index folder (default: ./index)")
     st.add_argument("--model", help="embedding model the index should use")
+    st.add_argument("--check", action="store_true", help="exit 1 when a rebuild is needed (for cron and CI)")
     st.set_defaults(func=cmd_status)
 
     a = sub.add_parser("ask", help="answer one question")
     a.add_argument("question")
-    a.add_argument("--index", help="index folder (default: index/)")
+    a.add_argument("--index", help="index folder (default: ./index)")
     a.add_argument("--model", help="embedding model the index was built with")
     a.add_argument("--json", action="store_true", help="print the reply as JSON")
     a.set_defaults(func=cmd_ask)
@@ -290,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="labelled JSONL files (default: tests/data/questions.jsonl tests/data/scope.jsonl)")
     e.add_argument("--corpus", nargs="+", metavar="DIR",
                    help="evaluate on these article folders (merged) in a temporary index instead of index/")
-    e.add_argument("--index", help="index folder (default: index/)")
+    e.add_argument("--index", help="index folder (default: ./index)")
     e.add_argument("--model", help="embedding model the index was built with")
     e.add_argument("--methods", default="dense,bm25,hybrid", help="comma-separated (default: dense,bm25,hybrid)")
     e.add_argument("--calibrate", action="store_true", help="also fit each method's abstention threshold and show it")
@@ -313,11 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--top", type=int, default=10, help="how many down-voted questions to list (default 10)")
     f.set_defaults(func=cmd_feedback)
 
-    docs = Path(__file__).resolve().parent.parent / "docs"
+    docs = Path("docs")
     x = sub.add_parser("examples", help="render the sample conversations into docs/examples.md")
     x.add_argument("--conversations", default=str(docs / "example_conversations.jsonl"), help="JSONL: title, turns")
     x.add_argument("--out", default=str(docs / "examples.md"), help="markdown file to write (default docs/examples.md)")
-    x.add_argument("--index", help="index folder (default: index/)")
+    x.add_argument("--index", help="index folder (default: ./index)")
     x.set_defaults(func=cmd_examples)
 
     args = parser.parse_args(argv)
@@ -330,19 +368,22 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (IndexError_, BuildError, CorpusError, ModelError, SettingsError, FeedbackError, ValueError) as e:
+    except (UsageError, SettingsError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("Interrupted; the live index is unchanged.", file=sys.stderr)
-        return 130
+        return USAGE_ERROR
     except BrokenPipeError:
         # The reader stopped reading (`... | head`): not an error. Point stdout at /dev/null so
         # the interpreter's final flush doesn't raise again.
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return OK
+    except KeyboardInterrupt:
+        print("Interrupted; the live index is unchanged.", file=sys.stderr)
+        return 130
+    except (IndexError_, BuildError, CorpusError, ModelError, FeedbackError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return RUNTIME_ERROR
 
 
 if __name__ == "__main__":

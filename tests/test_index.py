@@ -46,7 +46,7 @@ def test_a_sentence_vector_is_that_sentences_embedding(built_index, chatbot):
 
 
 def test_missing_index_names_the_build_command(tmp_path, settings_for):
-    with pytest.raises(IndexError_, match="python -m bot build"):
+    with pytest.raises(IndexError_, match="backbot build"):
         load_index(settings_for(index_dir=tmp_path / "none"))
 
 
@@ -54,14 +54,14 @@ def test_corrupt_file_is_detected(own_index):
     live = load_index(own_index).path
     with open(live / "chunks.jsonl", "a") as fh:
         fh.write("garbage\n")
-    with pytest.raises(IndexError_, match="corrupt.*python -m bot build"):
+    with pytest.raises(IndexError_, match="corrupt.*backbot build"):
         load_index(own_index)
 
 
 @pytest.mark.parametrize("name", ["vectors.faiss", "sentences.faiss", "sentences.json"])
 def test_deleted_file_is_detected(own_index, name):
     (load_index(own_index).path / name).unlink()
-    with pytest.raises(IndexError_, match="missing.*python -m bot build"):
+    with pytest.raises(IndexError_, match="missing.*backbot build"):
         load_index(own_index)
 
 

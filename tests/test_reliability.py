@@ -201,7 +201,7 @@ def test_message_text_stays_out_of_the_log(app_server):
 def test_debug_logging_is_opt_in_and_says_so(chatbot, caplog, monkeypatch):
     import dataclasses
 
-    import app
+    from bot import page as app
 
     with caplog.at_level(logging.DEBUG, logger="bot"):
         chatbot.reply("my zebra-quiet-token back hurts")
@@ -370,7 +370,7 @@ def test_a_damaged_index_is_refused_in_one_sentence_and_left_as_it_is(own_index,
     before = file_hashes(own_index.index_dir)
     with pytest.raises(IndexError_) as e:
         Chatbot.load(settings=own_index)
-    assert "python -m bot build" in str(e.value) and "\n" not in str(e.value)
+    assert "backbot build" in str(e.value) and "\n" not in str(e.value)
     if damage is not break_truncate:  # the page's own start-up check is shown once (it costs a model load)
         assert file_hashes(own_index.index_dir) == before
         reliability_report.setdefault("faults", []).append(
@@ -378,8 +378,8 @@ def test_a_damaged_index_is_refused_in_one_sentence_and_left_as_it_is(own_index,
         return
     page = subprocess.run([sys.executable, "app.py", "--index", str(own_index.index_dir), "--port", "0"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
-    assert page.returncode == 2 and "Traceback" not in page.stderr and page.stderr.strip().count("\n") == 0
-    assert page.stderr.startswith("error: ") and "python -m bot build" in page.stderr
+    assert page.returncode == 1 and "Traceback" not in page.stderr and page.stderr.strip().count("\n") == 0
+    assert page.stderr.startswith("error: ") and "backbot build" in page.stderr
     assert file_hashes(own_index.index_dir) == before  # nothing overwritten
     reliability_report.setdefault("faults", []).append(f"index {damage.__name__.removeprefix('break_').replace('_', ' ')}: "
                                                         "refused with the rebuild command; nothing overwritten")
@@ -445,7 +445,7 @@ def test_missing_corpus_folder(own_index, reliability_report):
     files = file_hashes(before)
     p = build_in_child(own_index)
     last = p.stderr.strip().splitlines()[-1]
-    assert p.returncode == 2 and "Traceback" not in p.stderr and last.startswith("error: "), p.stderr
+    assert p.returncode == 1 and "Traceback" not in p.stderr and last.startswith("error: "), p.stderr
     assert str(own_index.corpus_dir) in last
     assert live_version(own_index.index_dir) == before and file_hashes(before) == files and still_serves(own_index)
     reliability_report.setdefault("faults", []).append("corpus folder missing: clear error; the old index serves")
@@ -474,5 +474,5 @@ def test_the_server_binds_loopback_and_never_shares_by_default():
     from bot.settings import Settings
 
     assert Settings.from_env(env={}).host == "127.0.0.1"
-    source = (ROOT / "app.py").read_text()
+    source = (ROOT / "bot" / "page.py").read_text()
     assert "share=False" in source and "share=True" not in source

@@ -128,5 +128,5 @@ def test_tampered_keyword_index_is_refused(own_index):
     settings = own_index
     path = current_version_dir(settings) / "bm25.json"
     path.write_text(path.read_text().replace('"n_docs": ', '"n_docs": 1'), encoding="utf-8")
-    with pytest.raises(IndexError_, match="python -m bot build"):
+    with pytest.raises(IndexError_, match="backbot build"):
         load_index(settings)

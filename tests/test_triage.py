@@ -122,7 +122,7 @@ def model(chatbot):
 
 def test_warning_signs_name_every_catalogue_flag(chatbot):
     """One source of truth: the reply and the page list every flag's sign from the catalogue."""
-    from app import warning_signs_markdown
+    from bot.page import warning_signs_markdown
     from bot.answer import escape_markdown
     from bot.triage import red_flags
 
