@@ -76,3 +76,16 @@ def test_plain_http_and_a_history_it_cannot_use(api):
 def test_only_ask_is_documented(api):
     client, _ = api
     assert list(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == ["/ask"]
+
+
+def test_the_readme_example_runs_as_written(api):
+    _, url = api
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Calling BackBot"):]
+    code = section[section.index("```python") + len("```python"):section.index("```", section.index("```python") + 9)]
+    assert len(code.strip().splitlines()) <= 5
+    scope: dict = {}
+    exec(code.replace("http://127.0.0.1:7860/", url), scope)  # noqa: S102 (our own README)
+    assert scope["r"]["answered"] and scope["r"]["query"].lower().startswith("how long")
