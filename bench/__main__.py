@@ -66,8 +66,8 @@ def build(corpus: Path, index: Path, full: bool) -> dict:
 
 def run(quick: bool) -> dict:
     from bot import Chatbot
-    from bot.chunking import sentence_units
-    from bot.embedding import load_model
+    from bot.corpus.chunking import sentence_units
+    from bot.index.embedding import load_model
 
     results: dict = {"quick": quick, "machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     n_questions = 60 if quick else 200
@@ -100,7 +100,7 @@ def run(quick: bool) -> dict:
     build(M.ROOT / "corpus", seed_index, full=False)
     bot = Chatbot.load(settings=M.settings_for(M.ROOT / "corpus", seed_index))
     results["floor"] = M.encode_floor(bot.model, questions)
-    results["seed"] = {"chunks": len(bot.index.chunks), **M.reply_latency(bot, questions)}
+    results["seed"] = {"chunks": len(bot.index.store.chunks), **M.reply_latency(bot, questions)}
     say("concurrency")
     results["concurrency"] = [M.concurrency(bot, questions, c, 10 if quick else 25) for c in (1, 2, 4, 8)]
 
@@ -133,7 +133,7 @@ def run(quick: bool) -> dict:
 
     # -- search cost at scale (random vectors)
     say("synthetic search")
-    dim = bot.index.vectors.d
+    dim = bot.index.store.vectors.d
     if quick:
         results["synthetic"] = M.synthetic_search(50_000, dim, 100, ("flat", "ivf"))
     else:

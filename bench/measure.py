@@ -162,7 +162,7 @@ def synthetic_search(n: int, dim: int, queries: int, kinds: tuple[str, ...]) -> 
 
 def real_vectors_hnsw(flat_index, settings, queries: int = 200) -> dict:
     """The HNSW the build would make, over a real index's vectors: its recall and speed."""
-    from bot.vector_index import make_vector_index
+    from bot.index.vector_index import make_vector_index
 
     x = flat_index.reconstruct_n(0, flat_index.ntotal)
     t = time.perf_counter()

@@ -17,14 +17,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .settings import Settings, SettingsError
+from .errors import BackBotError, UsageError
+from .settings import Settings
 
 #: Exit codes (documented in the README).
 OK, RUNTIME_ERROR, USAGE_ERROR = 0, 1, 2
 
 
-class UsageError(ValueError):
-    """The command was given something it cannot use (a missing file, an unknown method)."""
 
 
 def _settings(args) -> Settings:
@@ -36,8 +35,8 @@ def _settings(args) -> Settings:
 
 
 def cmd_build(args) -> int:
-    from .build import build_index, prepare, previous_build
-    from .maintenance import dry_run_text, summary_text
+    from .index.build import build_index, prepare, previous_build
+    from .tools.maintenance import dry_run_text, summary_text
 
     settings = _settings(args)
     if args.dry_run:
@@ -53,7 +52,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .maintenance import index_status, status_text
+    from .tools.maintenance import index_status, status_text
 
     settings = _settings(args)
     st = index_status(settings)
@@ -75,7 +74,7 @@ def cmd_ask(args) -> int:
     bot = Chatbot.load(settings=settings)
     reply = bot.reply(args.question)
     if args.json:
-        from .api import reply_data
+        from .compose.api import reply_data
 
         print(json.dumps(reply_data(reply, settings, args.question, []), ensure_ascii=False, indent=2))
     else:
@@ -95,7 +94,7 @@ TRIAGE_SETS = ("triage_real_dev.jsonl", "triage_real_heldout.jsonl", "triage_vig
 def _eval_triage(args, tests) -> int:
     from pathlib import Path
 
-    from . import evaluation as ev
+    from .tools import evaluation as ev
 
     paths = [Path(p) for p in args.vignettes] if args.vignettes else [tests / n for n in TRIAGE_SETS]
     for p in paths:
@@ -103,7 +102,7 @@ def _eval_triage(args, tests) -> int:
             raise UsageError(f"The vignettes file {p} does not exist{_FROM_CHECKOUT}.")
     model = None
     if not args.catalogue_only:
-        from .embedding import load_model
+        from .index.embedding import load_model
 
         model = load_model(Settings.from_env().model)
     if args.fit:
@@ -143,7 +142,7 @@ ANSWER_SETS = ("answers_dev.jsonl", "answers_heldout.jsonl")
 def _eval_answers(args, tests) -> int:
     from pathlib import Path
 
-    from . import answer_eval as ae
+    from .tools import answer_eval as ae
 
     paths = [Path(p) for p in args.questions] if args.questions else [tests / n for n in ANSWER_SETS]
     for p in paths:
@@ -163,7 +162,7 @@ def _eval_answers(args, tests) -> int:
             print(f"- [{item_id}] {message[:160]!r} -> {first[:120]!r}")
         print()
     if args.report:
-        from . import report
+        from .tools import report
 
         report.write_answers_report(Path(args.report), reports)
         print(f"Report written to {args.report}")
@@ -173,7 +172,7 @@ def _eval_answers(args, tests) -> int:
 def cmd_eval(args) -> int:
     from pathlib import Path
 
-    from . import evaluation as ev
+    from .tools import evaluation as ev
 
     tests = TESTS_DATA
     if args.triage:
@@ -208,7 +207,7 @@ def cmd_eval(args) -> int:
             "mmr_lambda": settings.mmr_lambda,
             "lay-term expansion": settings.expand_lay_terms,
         }
-    from . import report
+    from .tools import report
 
     if args.json:
         print(report.to_json(reports, calibrations, meta))
@@ -231,7 +230,7 @@ def cmd_eval(args) -> int:
 def cmd_feedback(args) -> int:
     from pathlib import Path
 
-    from .feedback import summarise, summary_text
+    from .tools.feedback import summarise, summary_text
 
     settings = Settings.from_env(feedback_file=Path(args.file) if args.file else None)
     print(summary_text(summarise(settings.feedback_file, top=args.top)))
@@ -242,7 +241,7 @@ def cmd_examples(args) -> int:
     from pathlib import Path
 
     from .chat import Chatbot
-    from .examples import load_examples, render_examples
+    from .tools.examples import load_examples, render_examples
 
     source = Path(args.conversations)
     if not source.is_file():
@@ -262,7 +261,7 @@ def _evaluation_index(args):
     import tempfile
     from pathlib import Path
 
-    from .build import build_index
+    from .index.build import build_index
 
     settings = _settings(argparse.Namespace(index=args.index, model=args.model))
     if not args.corpus:
@@ -360,15 +359,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from .embedding import ModelError
-    from .build import BuildError
-    from .index import IndexError_
-    from .ingest import CorpusError
-    from .feedback import FeedbackError
-
     try:
         return args.func(args)
-    except (UsageError, SettingsError) as e:
+    except UsageError as e:  # settings included
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR
     except BrokenPipeError:
@@ -381,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; the live index is unchanged.", file=sys.stderr)
         return 130
-    except (IndexError_, BuildError, CorpusError, ModelError, FeedbackError, ValueError, OSError) as e:
+    except (BackBotError, OSError) as e:  # OSError: a disk that is full or read-only, a file that vanished
         print(f"error: {e}", file=sys.stderr)
         return RUNTIME_ERROR
 

@@ -8,20 +8,21 @@ from pathlib import Path
 
 import numpy as np
 
-from . import answer as A
-from . import selection as S
-from .chunking import sentence_units
-from .dialogue import asked_parts, clean_history, clean_text, named_exercise, speaks_of_own_pain, understand
-from .embedding import VectorCache
-from .index import LoadedIndex, current_version_dir, load_index
-from .rerank import TokenVectorCache
-from .retrieval import Hit, in_scope
-from .retrieval import search as retrieve
+from .compose import answer as A
+from .compose import selection as S
+from .corpus.chunking import sentence_units
+from .understand.kinds import lead_in, search_hint
+from .understand.dialogue import asked_parts, clean_history, clean_text, named_exercise, speaks_of_own_pain, understand
+from .index.embedding import VectorCache
+from .index.store import LoadedIndex, current_version_dir, load_index
+from .retrieval.rerank import TokenVectorCache
+from .retrieval.search import Hit, in_scope, threshold
+from .retrieval.search import search as retrieve
 from .settings import Settings
 from .text import content_stems
 from .timing import stage
-from . import screening
-from .triage import TriageResult, normalise, safety_net_advice, screening_asked, triage, user_turns
+from .understand import screening
+from .understand.triage import TriageResult, normalise, safety_net_advice, screening_asked, triage, user_turns
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,9 @@ class Chatbot:
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, settings: Settings | None = None) -> "Chatbot":
-        """Load a built index and its model. Raises IndexError_ (one clear sentence) when the
+        """Load a built index and its model. Raises UnusableIndexError (one clear sentence) when the
         index is missing, corrupt, or built with another model or chunking settings."""
-        from .embedding import load_model
+        from .index.embedding import load_model
 
         settings = settings or Settings.from_env()
         if index_dir is not None:
@@ -71,7 +72,7 @@ class Chatbot:
     # ------------------------------------------------------------ search
 
     def embed_query(self, query: str):
-        from .embedding import encode
+        from .index.embedding import encode
 
         return encode(self.model, [query])[0]
 
@@ -91,7 +92,7 @@ class Chatbot:
     def reload_if_published(self) -> bool:
         """Load the index version CURRENT now names, if it is not the one in use. The swap
         is one assignment: a reply already running keeps the index it started with. A new
-        version that can't be used (corrupt, another model) raises IndexError_ and the
+        version that can't be used (corrupt, another model) raises UnusableIndexError and the
         current one stays."""
         name = current_version_dir(self.settings).name
         if name == self.index.path.name:
@@ -182,7 +183,7 @@ class Chatbot:
         k = self.settings.top_k * 2 if more else None
         # A resolved follow-up ("what can I do about it?") says what it wants only through its
         # kind: the kind's words steer the search. Standalone questions are searched as typed.
-        query = f"{u.query} {A.search_hint(u.kind)}" if u.resolved_from and not more else u.query
+        query = f"{u.query} {search_hint(u.kind)}" if u.resolved_from and not more else u.query
         hits = self.search(query, k=k, index=index, timings=timings)
         with stage(timings, "composition"):
             return self._compose(index, u, t, hits, esc, alert, lead_parts, A.quoted_before(history))
@@ -197,7 +198,7 @@ class Chatbot:
     def _compose(self, index, u, t, hits, esc, alert, lead_parts, seen):
         more = u.intent == "more"
         limit = self.settings.more_sentences if more else self.settings.answer_sentences
-        covered = in_scope(hits, self.settings.threshold()) or (
+        covered = in_scope(hits, threshold(self.settings)) or (
             speaks_of_own_pain(u.query) and in_scope(hits, self.settings.min_relevance_own_pain))
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
@@ -235,7 +236,7 @@ class Chatbot:
         # When the articles only partly answer, the reply says so instead of the usual lead-in.
         passage = {c.number: c.passage for c in citations}
         lead = (S.partly_answered_note(kind, [s for s, _ in sentences], u.query, weight, [passage[n] for _, n in sentences])
-                or A.lead_in(kind, u.region))
+                or lead_in(kind, u.region))
         if u.resolved_from:
             lead = f"*Answering: {A.escape_markdown(u.shown or u.query)}*\n\n{lead}"
         parts = lead_parts + [self._red_flag_info(t), A.render_answer(lead, sentences, citations)]

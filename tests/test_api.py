@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from conftest import running_app
+from conftest import ROOT, running_app
 
 DURATION = re.compile(r"\b(\d+|ten|fifteen|twenty|thirty|seconds?|minutes?|breaths?|counts?)\b", re.I)
 
@@ -80,9 +80,8 @@ def test_only_ask_is_documented(api):
 
 def test_the_readme_example_runs_as_written(api):
     _, url = api
-    from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Calling BackBot"):]
     code = section[section.index("```python") + len("```python"):section.index("```", section.index("```python") + 9)]
     assert len(code.strip().splitlines()) <= 5

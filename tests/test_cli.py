@@ -2,9 +2,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args, env=None):

@@ -9,8 +9,8 @@ import tomllib
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ("---\ntitle: Desk neck care\nurl: https://example.org/desk-neck\n---\n"
            "Gentle chin tucks ease a stiff neck after long screen time. Do ten slow chin tucks every hour.\n")
 

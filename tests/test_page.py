@@ -3,14 +3,12 @@ would: ask, open a source, click an example, trigger an emergency, start over, v
 the keyboard, on a phone and a desktop. Screenshots are saved to test-artifacts/ for a person
 to look at. Every wait is on page state, never a fixed sleep."""
 import json
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from conftest import running_app
+from conftest import ROOT, running_app
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

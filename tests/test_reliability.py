@@ -4,7 +4,6 @@ figures go to docs/reliability.md, written at the end of the run (see conftest.p
 import hashlib
 import json
 import logging
-import os
 import re
 import resource
 import shutil
@@ -19,11 +18,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from bot.answer import DISCLAIMER, escape_markdown
-from bot.page_view import page_markdown
-from conftest import ROOT, running_app
+from bot.compose.answer import DISCLAIMER, escape_markdown
+from bot.compose.page_view import page_markdown
+from conftest import DATA, ROOT, running_app
 
-DATA = Path(__file__).resolve().parent / "data"
 #: A reply that takes longer than this is taken to hang. Not a speed target: the benchmarks
 #: measure speed; this only tells "answered" from "stuck".
 HANG_SECONDS = 60
@@ -230,7 +228,7 @@ def script_for(n: int, turns: int) -> list[str]:
 
 def expected_replies(bot, script: list[str]) -> list[str]:
     """The replies the same conversation gets alone, built as the page builds its history."""
-    from bot.page_view import page_markdown
+    from bot.compose.page_view import page_markdown
 
     history, out = [], []
     for message in script:
@@ -364,11 +362,11 @@ def break_garble_manifest(v: Path):
 @pytest.mark.parametrize("damage", [break_truncate, break_delete, break_swap_model, break_garble_manifest])
 def test_a_damaged_index_is_refused_in_one_sentence_and_left_as_it_is(own_index, damage, reliability_report):
     from bot import Chatbot
-    from bot.index import IndexError_
+    from bot.index.store import UnusableIndexError
 
     damage(live_version(own_index.index_dir))
     before = file_hashes(own_index.index_dir)
-    with pytest.raises(IndexError_) as e:
+    with pytest.raises(UnusableIndexError) as e:
         Chatbot.load(settings=own_index)
     assert "backbot build" in str(e.value) and "\n" not in str(e.value)
     if damage is not break_truncate:  # the page's own start-up check is shown once (it costs a model load)
@@ -452,7 +450,7 @@ def test_missing_corpus_folder(own_index, reliability_report):
 
 
 def test_an_error_inside_composition(chatbot, monkeypatch, caplog, reliability_report):
-    import bot.selection as selection
+    import bot.compose.selection as selection
 
     def broken(*args, **kwargs):
         raise RuntimeError("composition broke")
