@@ -131,3 +131,18 @@ def test_tampered_keyword_index_is_refused(own_index):
     path.write_text(path.read_text().replace('"n_docs": ', '"n_docs": 1'), encoding="utf-8")
     with pytest.raises(UnusableIndexError, match="backbot build"):
         load_index(settings)
+
+
+def test_a_new_method_is_one_entry_in_the_table(chatbot, monkeypatch):
+    """As docs/architecture.md says: a method is an entry in METHODS; search, the settings
+    check and the threshold lookup read the table."""
+    from bot.retrieval import search as retrieval
+    from bot.settings import Settings
+
+    method = retrieval.Method((retrieval.BEST_SENTENCE,), lambda cos, cov: cos, "min_relevance_dense")
+    monkeypatch.setitem(retrieval.METHODS, "best_sentence", method)
+    Settings.from_env(env={"BACKBOT_RETRIEVAL": "best_sentence"})  # accepted now
+    hits = chatbot.search("how long do I hold the thoracic stretch", k=3, method="best_sentence")
+    assert len(hits) == 3 and "thoracic" in " ".join(h.text.lower() for h in hits)
+    assert all(0 < h.relevance <= 1 and h.relevance == h.dense for h in hits)
+    assert retrieval.threshold(chatbot.settings, "best_sentence") == chatbot.settings.min_relevance_dense
