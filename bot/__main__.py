@@ -40,7 +40,8 @@ def cmd_build(args) -> int:
 
     settings = _settings(args)
     if args.dry_run:
-        print(dry_run_text(prepare(settings, full=args.full, live=previous_build(settings)), verbose=not args.quiet))
+        prep = prepare(settings, full=args.full, live=previous_build(settings), progress=not args.quiet)
+        print(dry_run_text(prep, verbose=not args.quiet))
         return 0
     print(f"{'Full' if args.full else 'Incremental'} build (a full one if there is no index yet) of {settings.index_dir} from {settings.corpus_dir} (model {settings.model})", file=sys.stderr)
     stage = (lambda msg: None) if args.quiet else (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True))

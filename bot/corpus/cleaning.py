@@ -1,6 +1,7 @@
 """One cleaner for every format: Article (raw text) -> CleanArticle (sentences with offsets).
 
-Steps: Unicode and whitespace normalisation, mojibake repair, sentence splitting (Punkt
+Steps: Unicode and whitespace normalisation, mojibake repair (ftfy, then our own table for
+what ftfy doesn't cover), sentence splitting (Punkt
 trained on the corpus), boilerplate and duplicate removal, and a quality mark on each
 sentence so that answers never quote fragments, headings or keyword soup. Kept sentences
 form the cleaned text; every offset points into it, and every citation quotes it.
@@ -13,7 +14,9 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable
 
+import ftfy
 from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 from .ingest import Article
@@ -59,22 +62,42 @@ def boilerplate_patterns() -> tuple[re.Pattern, ...]:
     return tuple(re.compile(l, re.I) for l in lines if l.strip() and not l.startswith("#"))
 
 
+@dataclass(frozen=True)
+class MojibakeRepair:
+    pattern: re.Pattern
+    replacement: str
+    example: str  # a bad text it repairs (and ftfy does not)
+
+
 @lru_cache(maxsize=1)
-def mojibake_repairs() -> tuple[tuple[re.Pattern, str], ...]:
-    pairs = []
+def mojibake_repairs() -> tuple[MojibakeRepair, ...]:
+    repairs = []
     for line in (DATA / "mojibake.tsv").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        pattern, replacement = line.split("\t", 1)
-        pairs.append((re.compile(pattern), replacement.replace("\\n", "\n")))
-    return tuple(pairs)
+        pattern, replacement, example = line.split("\t")
+        repairs.append(MojibakeRepair(re.compile(pattern), replacement.replace("\\n", "\n"), example))
+    return tuple(repairs)
+
+
+#: ftfy repairs mojibake (UTF-8 read as Windows-1252 and the like, C1 controls, lost bytes)
+#: and nothing else: quotes, ligatures, full-width letters and HTML entities stay as written,
+#: since answers quote the text verbatim; line ends, control characters and NFC are done below.
+FTFY_SETTINGS = dict(
+    unescape_html=False, remove_terminal_escapes=False, uncurl_quotes=False, fix_latin_ligatures=False,
+    fix_character_width=False, fix_line_breaks=False, remove_control_chars=False, normalization=None, explain=False,
+)
 
 
 def normalise(raw: str) -> str:
-    """Unicode NFC, mojibake repaired, spaces squashed per line, line ends unified."""
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    for pattern, replacement in mojibake_repairs():
-        text = pattern.sub(replacement, text)
+    """Line ends unified, mojibake repaired (ftfy, then bot/data/mojibake.tsv), Unicode NFC,
+    control characters dropped, spaces squashed per line."""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():  # mojibake is never ASCII; most English text is, and skips ftfy
+        text = ftfy.fix_text(text, **FTFY_SETTINGS)
+    text = unicodedata.normalize("NFC", text)
+    for repair in mojibake_repairs():
+        text = repair.pattern.sub(repair.replacement, text)
     # Drop control characters except newlines; zero-width characters too. Most lines are
     # printable, and str.isprintable() checks that in C: only the rest pay for the loop.
     return "\n".join(
@@ -310,6 +333,6 @@ def clean_article(
     )
 
 
-def clean_corpus(articles: list[Article], splitter: PunktSentenceTokenizer) -> list[CleanArticle]:
+def clean_corpus(articles: Iterable[Article], splitter: PunktSentenceTokenizer) -> list[CleanArticle]:
     seen = SeenSentences()
     return [clean_article(a, splitter, seen) for a in articles]

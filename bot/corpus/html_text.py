@@ -1,4 +1,7 @@
-"""HTML page -> article text, title and links, with the stdlib parser (lenient, no dependency).
+"""HTML page -> article text, title and links, with the stdlib parser and tag rules.
+
+`main_text` extracts a page's text with trafilatura and falls back to this one when that
+finds nothing; the title, canonical link and site name always come from here.
 
 A saved web page is mostly not the article: scripts, styles, menus, footers, cookie
 banners, share buttons, "related posts". We keep the text of `<article>` (or `<main>`)
@@ -89,7 +92,9 @@ class _Extractor(HTMLParser):
                 self._brk("\n")
             return
         names = a.get("class", "") + " " + a.get("id", "")
-        furniture = (
+        # <html> and <body> are the page, never furniture, whatever their classes say
+        # (Squarespace puts "header-width-full" on <body>).
+        furniture = tag not in ("html", "body") and (
             tag in _SKIP_TAGS
             or a.get("role", "").lower() in _SKIP_ROLES
             or a.get("aria-hidden", "").lower() == "true"

@@ -1,11 +1,12 @@
 """Read a folder of articles into `Article`s: one reader per format, no cleaning here.
 
-Formats: `.txt` (title from the file name), `.md` with optional front matter (`id`, `title`,
-`source`, `url`, `date`, `licence`), `.html`/`.htm` (the article's text only, see
-`html_text`), `.json` (one article, or a list of them) and `.jsonl` (one article per line),
+Formats: `.txt` (title from the file name), `.md` with optional YAML front matter (`id`,
+`title`, `source`, `url`, `date`, `licence`), `.html`/`.htm` (the article's text only, see
+`main_text`), `.json` (one article, or a list of them) and `.jsonl` (one article per line),
 and `.xml` in the MedQuAD format (one NIH topic per file: its answers become the
-paragraphs). A file or record that can't be read is skipped with a warning naming it and
-the reason; the rest of the corpus still builds.
+paragraphs). `.txt`, `.md` and `.html` files need not be UTF-8: see `decode_text`. A file
+or record that can't be read is skipped with a warning naming it and the reason; the rest
+of the corpus still builds.
 """
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from ..errors import ArticleError, CorpusError
 
+import yaml
+
 FORMATS = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".xml")
 #: Formats that hold many articles: the size limit applies to each record, not the file.
 COLLECTIONS = (".json", ".jsonl")
 MAX_ARTICLE_BYTES = 5_000_000  # a larger article is almost surely not an article
 MAX_COLLECTION_BYTES = 500_000_000
+#: Formats read in whatever encoding they were saved in; JSON and XML must be UTF-8 (JSON by
+#: its standard; XML declares its own encoding, which the parser would then contradict).
+ANY_ENCODING = (".txt", ".md", ".html", ".htm")
 # Field names accepted in JSON records, first match wins (MedQuAD's dump uses focus/answer).
 TITLE_FIELDS = ("title", "name", "focus", "headline")
 TEXT_FIELDS = ("text", "body", "content", "answer", "article")
@@ -51,20 +57,49 @@ def doc_id_for(relpath: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "article"
 
 
-_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+class FrontMatterError(ValueError):
+    """Front matter that is not YAML, or not a mapping of fields."""
+
+
+def _field_text(value) -> str:
+    """A YAML value as the text an article field holds: a list reads as 'a, b', a date as
+    2024-05-01 (YAML parses an unquoted date), nothing as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(t for t in (_field_text(v) for v in value) if t)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_field_text(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return " ".join(str(value).split())
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Simple `key: value` front matter between --- lines (no YAML dependency needed)."""
+    """YAML front matter between `---` lines -> (fields as text, body). Comments, quotes and
+    lists work as YAML has them; fields an article doesn't use (tags, authors...) are kept
+    here and ignored by the reader. Raises FrontMatterError, saying where, when it is not
+    YAML or not a mapping."""
     m = _FRONT.match(text)
     if not m:
         return {}, text
-    meta = {}
-    for line in m.group(1).splitlines():
-        if ":" in line and not line.lstrip().startswith("#"):
-            key, value = line.split(":", 1)
-            meta[key.strip().lower()] = value.strip().strip("'\"")
-    return meta, text[m.end() :]
+    try:
+        data = yaml.safe_load(m.group(1) or "")
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""  # +2: 0-based, after the first ---
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        hint = " (quote a value that contains ': ', e.g. title: \"Neck pain: a guide\")" if "mapping values" in problem else ""
+        raise FrontMatterError(f"has front matter that is not valid YAML{where}: {problem}{hint}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise FrontMatterError("has front matter that is not a list of 'field: value' lines")
+    meta = {str(k).strip().lower(): _field_text(v) for k, v in data.items()}
+    return {k: v for k, v in meta.items() if v}, text[m.end() :]
 
 
 def parse_medquad(text: str, rel: str) -> tuple[dict[str, str], str]:
@@ -96,15 +131,88 @@ def _title_from_name(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
 
 
-def _decode(data: bytes, rel: str, limit: int) -> str:
+def _check_size(data: bytes, rel: str, limit: int) -> None:
     if len(data) > limit:
         raise ArticleError(rel, f"is {len(data) / 1e6:.0f} MB, over the {limit // 1_000_000} MB limit")
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+# The WHATWG encoding standard: pages labelled Latin-1 or ASCII are decoded as Windows-1252
+# (its superset), since that is what such pages almost always really are.
+_WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "cp1252",
+                        "windows-1252", "x-cp1252"}
+
+
+def _declared_charset(data: bytes) -> str:
+    """The charset a saved page declares in its first 4 KB (`<meta charset>` or
+    `http-equiv` Content-Type), as a Python codec name; '' when none or unknown."""
+    import codecs
+
+    m = _META_CHARSET.search(data[:4096])
+    if not m:
+        return ""
+    label = m.group(1).decode("ascii", "replace").lower()
+    if label in _WINDOWS_1252_LABELS:
+        return "cp1252"
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return ""
+
+
+def _detected_charset(data: bytes) -> str:
+    """charset-normalizer's guess. On short texts it can't tell the Western code pages apart
+    (Windows-1250, 1252 and Latin-1 read 'café' alike), so among its equally good guesses we
+    prefer Windows-1252, the usual encoding of English text that isn't UTF-8."""
+    import charset_normalizer
+
+    matches = list(charset_normalizer.from_bytes(data))
+    if not matches:
+        return ""
+    best = min(m.chaos for m in matches)
+    for m in matches:
+        if m.chaos <= best + 0.01 and "cp1252" in m.could_be_from_charset:
+            return "cp1252"
+    return matches[0].encoding
+
+
+def decode_text(data: bytes, rel: str, html: bool = False) -> str:
+    """The text of a file saved in any encoding: a byte-order mark first, then
+    UTF-8 (almost never valid by accident), then the charset a page declares, then
+    charset-normalizer's guess. NUL bytes without a UTF-16/32 mark, or bytes no encoding
+    reads as text, mean a binary file (ArticleError)."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                name = codec.removesuffix("-sig").upper()
+                raise ArticleError(rel, f"starts with a {name} byte-order mark but is not {name} text") from None
+    if b"\x00" in data:
+        raise ArticleError(rel, "looks binary (contains NUL bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for find in ((_declared_charset,) if html else ()) + (_detected_charset,):  # the guess only if needed
+        codec = find(data)
+        if codec:
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+    raise ArticleError(rel, "looks binary (no text encoding reads it)")
+
+
+def _decode_utf8(data: bytes, rel: str) -> str:
     if b"\x00" in data:
         raise ArticleError(rel, "looks binary (contains NUL bytes)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ArticleError(rel, f"is not valid UTF-8 (byte {e.start})") from None
+        raise ArticleError(rel, f"is not valid UTF-8 (byte {e.start}; JSON and XML files must be UTF-8)") from None
 
 
 def _first(record: dict, names: tuple[str, ...]) -> str:
@@ -156,7 +264,11 @@ def read_file(path: Path, root: Path) -> tuple[list["Article"], list["Skipped"]]
         data = path.read_bytes()
     except OSError as e:
         raise ArticleError(rel, f"cannot be read ({e.strerror or e})") from None
-    text = _decode(data, rel, limit)
+    _check_size(data, rel, limit)
+    if suffix in ANY_ENCODING:
+        text = decode_text(data, rel, html=suffix in (".html", ".htm"))
+    else:
+        text = _decode_utf8(data, rel)
     sha = hashlib.sha256(data).hexdigest()
     base = {"path": rel, "sha256": sha, "doc_id": doc_id_for(rel), "title": _title_from_name(path), "source": rel}
     if suffix in COLLECTIONS:
@@ -166,7 +278,10 @@ def read_file(path: Path, root: Path) -> tuple[list["Article"], list["Skipped"]]
     elif suffix in (".html", ".htm"):
         meta, body = _parse_html(text, rel)
     elif suffix == ".md":
-        meta, body = parse_front_matter(text)
+        try:
+            meta, body = parse_front_matter(text)
+        except FrontMatterError as e:
+            raise ArticleError(rel, str(e)) from None
     else:
         meta, body = {}, text
     if not body.strip():
@@ -189,7 +304,7 @@ def _article(base: dict, meta: dict, body: str) -> "Article":
 
 
 def _parse_html(text: str, rel: str) -> tuple[dict[str, str], str]:
-    from .html_text import extract
+    from .main_text import extract
 
     try:
         page = extract(text)
@@ -258,11 +373,14 @@ def corpus_files(root: Path) -> list[Path]:
     )
 
 
-def read_corpus(root: Path) -> tuple[list[Article], list[Skipped]]:
-    """All readable articles under `root`, sorted by path; unreadable ones as `Skipped`."""
+def read_corpus(root: Path, progress: bool = False) -> tuple[list[Article], list[Skipped]]:
+    """All readable articles under `root`, sorted by path; unreadable ones as `Skipped`.
+    `progress` shows how far reading has got (saved web pages take ~30 ms each)."""
+    from ..progress import track
+
     articles, skipped = [], []
     ids: dict[str, str] = {}
-    for path in corpus_files(root):
+    for path in track(corpus_files(root), "reading", "files", progress):
         try:
             found, bad = read_file(path, root)
         except ArticleError as e:

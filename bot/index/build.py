@@ -30,6 +30,7 @@ from ..corpus.ingest import FORMATS, Article, CorpusError, Skipped, corpus_finge
 from .bm25 import TOKENIZER, bm25_to_json, build_bm25
 from ..settings import Settings
 from ..text import train_sentence_splitter
+from ..progress import Progress, track
 from .vector_index import make_vector_index, planned
 from ..errors import BuildError
 
@@ -125,13 +126,14 @@ def compare(previous: dict[str, str], current: dict[str, str]) -> Changes:
     )
 
 
-def prepare(settings: Settings, full: bool = False, live: dict | None = None) -> Prepared:
+def prepare(settings: Settings, full: bool = False, live: dict | None = None, progress: bool = False) -> Prepared:
     """Read, clean and chunk the corpus: everything a build does before the model.
 
     An incremental build keeps the live index's sentence splitter (`live`, from
     `previous_build`), so unchanged articles split (and chunk) exactly as before and their
-    vectors come from the cache; `full` retrains it on the corpus."""
-    articles, skipped = read_corpus(settings.corpus_dir)
+    vectors come from the cache; `full` retrains it on the corpus. `progress` shows reading
+    and cleaning as they go (see bot/progress.py)."""
+    articles, skipped = read_corpus(settings.corpus_dir, progress=progress)
     if not articles:
         raise CorpusError(f"No readable articles ({', '.join(FORMATS)}) in {settings.corpus_dir}.")
     reuse = live is not None and live["compatible"] and not full
@@ -139,7 +141,7 @@ def prepare(settings: Settings, full: bool = False, live: dict | None = None) ->
         splitter = punkt_from_json(live["punkt"])
     else:
         splitter = train_sentence_splitter([normalise(a.text) for a in articles])
-    cleaned = clean_corpus(articles, splitter)
+    cleaned = clean_corpus(track(articles, "cleaning", "articles", progress), splitter)
     chunks = chunk_corpus(cleaned, settings.chunk_sentences, settings.chunk_overlap)
     for c in cleaned:
         if not c.sentences:
@@ -164,17 +166,25 @@ def embed_texts(settings: Settings, cache: EmbeddingCache, texts: list[str], pro
     on_stage(f"embedding {len(missing)} of {len(texts)} {what} ({len(found)} from the cache)")
     if missing:
         model = load_model(settings.model)
-        for a in range(0, len(missing), ENCODE_FLUSH):
-            batch = missing[a : a + ENCODE_FLUSH]
-            vectors = encode(model, [texts[i] for i in batch], settings.embed_batch_size, progress=progress)
-            cache.add([keys[i] for i in batch], vectors)  # persisted now: a killed build keeps it
-            found.update(zip(batch, vectors))
+        step = settings.embed_batch_size * ENCODE_STEP_BATCHES
+        with Progress(len(missing), f"embedding {what}", what, progress) as bar:
+            for a in range(0, len(missing), ENCODE_FLUSH):
+                batch = missing[a : a + ENCODE_FLUSH]
+                parts = []
+                for b in range(0, len(batch), step):
+                    parts.append(encode(model, [texts[i] for i in batch[b : b + step]], settings.embed_batch_size))
+                    bar.update(len(parts[-1]))
+                vectors = np.concatenate(parts)
+                cache.add([keys[i] for i in batch], vectors)  # persisted now: a killed build keeps it
+                found.update(zip(batch, vectors))
     vectors = np.ascontiguousarray(np.stack([found[i] for i in range(len(texts))]), dtype=np.float32)
     return vectors, len(missing), keys
 
 
 #: Encoded vectors are written to the cache every this many texts (~1 minute of encoding).
 ENCODE_FLUSH = 8192
+#: Progress moves on every this many batches of texts encoded.
+ENCODE_STEP_BATCHES = 8
 
 
 def _no_stage(message: str) -> None:
@@ -207,7 +217,7 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
         read_at = time.time()  # a file edited after this may not be in the build
         on_stage("reading and cleaning the articles")
         live = previous_build(settings)
-        prep = prepare(settings, full=full, live=live)
+        prep = prepare(settings, full=full, live=live, progress=progress)
         units = sentence_units(prep.chunks)
         vector_settings = (settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
         plan = {"faiss": planned(len(prep.chunks), *vector_settings), "sentence_faiss": planned(len(units.texts), *vector_settings)}

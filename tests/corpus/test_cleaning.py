@@ -43,3 +43,36 @@ def test_quality_filter_marks_fragments():
     assert quality_flaw("forward head posture exercises – Hold this position.")  # starts mid-sentence
     assert quality_flaw("Targeted muscle: Stretches Rhomboids/Deltoids Cold will reduce swelling and pain.")
     assert quality_flaw("Rotate your head jutting forward knots do n't have one, and shoulder pain got so I.")
+
+
+def test_mojibake_is_repaired_and_quotes_stay_as_written():
+    # UTF-8 read as Windows-1252, as pages saved by old tools often are.
+    assert normalise("Itâ€™s a â€œchin tuckâ€\x9d â€“ hold it.") == "It’s a “chin tuck” – hold it."
+    assert normalise("Ã©tÃ© cafÃ©") == "été café"
+    # Nothing else is rewritten: straight and curly quotes, ligatures, full-width letters, entities.
+    for text in ("“Curly” and \"straight\" and it’s and it's", "ﬁnd the ﬂoor", "ＡＢＣ", "Tom &amp; Jerry", "naïve résumé"):
+        assert normalise(text) == text
+
+
+def test_every_mojibake_table_entry_is_one_ftfy_leaves():
+    """bot/data/mojibake.tsv keeps only what ftfy does not repair: ftfy, run as the cleaner
+    runs it, on each entry's example leaves the bad text there for the entry to repair."""
+    import ftfy
+
+    from bot.corpus.cleaning import FTFY_SETTINGS, mojibake_repairs
+
+    repairs = mojibake_repairs()
+    assert repairs
+    for r in repairs:
+        assert r.pattern.search(r.example), f"{r.pattern.pattern}: its example has nothing to repair"
+        assert r.pattern.search(ftfy.fix_text(r.example, **FTFY_SETTINGS)), f"{r.pattern.pattern}: ftfy repairs it already"
+        assert normalise(r.example) != r.example
+
+
+def test_page_furniture_lines_in_a_text_file_are_dropped():
+    c = clean("Posted on March 9, 2025 by Maren Hollis.\n\nSit with your hips well back in the seat.\n\n"
+              "Share this: Twitter Facebook.\nYou may also like these posts.\n3 comments so far.\n"
+              "We use cookies to give you the best experience.\n© 2025 Spine & Stride.\nCopyright 2024 by the author.\n"
+              "Proudly powered by WordPress.")
+    assert [c.sentence_text(s) for s in c.sentences] == ["Sit with your hips well back in the seat."]
+    assert all(d.reason.startswith("boilerplate") for d in c.dropped) and len(c.dropped) == 8

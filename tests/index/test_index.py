@@ -82,7 +82,7 @@ def test_failed_build_leaves_the_old_index_serving(own_index):
 
 
 def test_unreadable_article_is_skipped_and_build_goes_on(own_index):
-    (own_index.corpus_dir / "broken.txt").write_bytes(b"\xff\xfe\x00bad")
+    (own_index.corpus_dir / "broken.txt").write_bytes(b"\xff\xfe\x00\xd8bad")  # a UTF-16 mark, then no UTF-16
     summary = build_index(own_index)
     assert [s.path for s in summary.skipped] == ["broken.txt"]
     assert summary.articles == 5

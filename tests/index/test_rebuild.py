@@ -20,18 +20,7 @@ from conftest import ROOT
 
 NIH = ROOT.parent / "shared" / "data" / "medquad" / "back-articles"
 
-PAGE = """<!doctype html><html><head><title>Desk neck care | Example Clinic</title>
-<link rel="canonical" href="https://example.org/desk-neck"><meta property="og:site_name" content="Example Clinic">
-<script>var tracking = "SCRIPT TEXT MUST NOT APPEAR";</script><style>body { color: red }</style></head>
-<body><header class="site-header"><a href="/">Home</a> MENU TEXT</header>
-<nav><ul><li>Services NAV TEXT</li></ul></nav>
-<div class="cookie-banner">We use cookies. COOKIE TEXT. Accept all.</div>
-<article><h1>Looking after your neck at a desk</h1>
-<p>A screen set too low makes you bend your neck forward for hours.
-Raise the screen so the top edge is level with your eyes.</p>
-<h2>The chin glide</h2><p>Sit tall and glide your chin straight back. Hold it for five seconds, ten times.</p>
-<div class="share-buttons">Share on Facebook SHARE TEXT</div></article>
-<aside>Related posts ASIDE TEXT</aside><footer>Copyright FOOTER TEXT</footer></body></html>"""
+PAGE = (ROOT / "tests" / "data" / "pages" / "desk-neck.html").read_text(encoding="utf-8")
 
 
 def _count_encoded(monkeypatch) -> list[int]:
@@ -100,7 +89,7 @@ def test_each_bad_article_is_skipped_with_its_reason_and_the_build_goes_on(own_i
     corpus = own_index.corpus_dir
     (corpus / "empty.md").write_text("---\ntitle: Nothing\n---\n   \n")
     (corpus / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01")
-    (corpus / "latin1.txt").write_bytes("Dolor de espalda: caf\xe9.".encode("latin-1"))
+    (corpus / "front.md").write_text("---\ntitle: [unclosed\n---\nSit tall at the desk.\n")
     (corpus / "scripts-only.html").write_text("<html><body><script>x()</script><nav>Home</nav></body></html>")
     (corpus / "broken.xml").write_text("<Document><Focus>Back</Focus><QAPairs>")
     with open(corpus / "huge.txt", "wb") as fh:
@@ -109,7 +98,7 @@ def test_each_bad_article_is_skipped_with_its_reason_and_the_build_goes_on(own_i
     reasons = {s.path: s.reason for s in summary.skipped}
     assert reasons["empty.md"] == "is empty"
     assert "binary" in reasons["binary.txt"]
-    assert "UTF-8" in reasons["latin1.txt"]
+    assert "front matter" in reasons["front.md"]
     assert "no article text" in reasons["scripts-only.html"]
     assert "not well-formed XML" in reasons["broken.xml"]
     assert "50 MB" in reasons["huge.txt"] and "limit" in reasons["huge.txt"]
