@@ -14,18 +14,16 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from ..errors import ArticleError, CorpusError
+from typing import Callable
 
 import yaml
 
-FORMATS = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".xml")
+from ..errors import ArticleError, CorpusError
+
 #: Formats that hold many articles: the size limit applies to each record, not the file.
 COLLECTIONS = (".json", ".jsonl")
 MAX_ARTICLE_BYTES = 5_000_000  # a larger article is almost surely not an article
 MAX_COLLECTION_BYTES = 500_000_000
-#: Formats read in whatever encoding they were saved in; JSON and XML must be UTF-8 (JSON by
-#: its standard; XML declares its own encoding, which the parser would then contradict).
-ANY_ENCODING = (".txt", ".md", ".html", ".htm")
 # Field names accepted in JSON records, first match wins (MedQuAD's dump uses focus/answer).
 TITLE_FIELDS = ("title", "name", "focus", "headline")
 TEXT_FIELDS = ("text", "body", "content", "answer", "article")
@@ -265,28 +263,56 @@ def read_file(path: Path, root: Path) -> tuple[list["Article"], list["Skipped"]]
     except OSError as e:
         raise ArticleError(rel, f"cannot be read ({e.strerror or e})") from None
     _check_size(data, rel, limit)
-    if suffix in ANY_ENCODING:
-        text = decode_text(data, rel, html=suffix in (".html", ".htm"))
-    else:
+    reader = READERS.get(suffix)
+    if suffix in COLLECTIONS or not reader.any_encoding:
         text = _decode_utf8(data, rel)
+    else:
+        text = decode_text(data, rel, html=reader.html)
     sha = hashlib.sha256(data).hexdigest()
     base = {"path": rel, "sha256": sha, "doc_id": doc_id_for(rel), "title": _title_from_name(path), "source": rel}
     if suffix in COLLECTIONS:
         return _read_collection(text, rel, suffix, base)
-    if suffix == ".xml":
-        meta, body = parse_medquad(text, rel)
-    elif suffix in (".html", ".htm"):
-        meta, body = _parse_html(text, rel)
-    elif suffix == ".md":
-        try:
-            meta, body = parse_front_matter(text)
-        except FrontMatterError as e:
-            raise ArticleError(rel, str(e)) from None
-    else:
-        meta, body = {}, text
+    meta, body = reader.read(text, rel)
     if not body.strip():
         raise ArticleError(rel, "is empty")
     return [_article(base, meta, body)], []
+
+
+def _read_markdown(text: str, rel: str) -> tuple[dict[str, str], str]:
+    try:
+        return parse_front_matter(text)
+    except FrontMatterError as e:
+        raise ArticleError(rel, str(e)) from None
+
+
+def _read_plain(text: str, rel: str) -> tuple[dict[str, str], str]:
+    return {}, text
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one format becomes an article: (text, path) -> (fields, body). Fields are any of
+    id, title, source, url, date, licence; the title defaults to the file name."""
+    read: Callable[[str, str], tuple[dict[str, str], str]]
+    any_encoding: bool = True  # decoded from whatever encoding it was saved in (else UTF-8 only)
+    html: bool = False  # a saved page: its own <meta charset> is believed first
+
+
+#: One reader per format: a new format is one function and one entry here (docs/architecture.md).
+#: JSON and XML must be UTF-8: JSON by its standard, and XML declares its own encoding, which
+#: decoding it another way would contradict.
+READERS: dict[str, Reader] = {
+    ".txt": Reader(_read_plain),
+    ".md": Reader(_read_markdown),
+    ".html": Reader(lambda text, rel: _parse_html(text, rel), html=True),
+    ".htm": Reader(lambda text, rel: _parse_html(text, rel), html=True),
+    ".xml": Reader(parse_medquad, any_encoding=False),
+}
+
+
+def formats() -> tuple[str, ...]:
+    """Every suffix a corpus file may have."""
+    return (*READERS, *COLLECTIONS)
 
 
 def _article(base: dict, meta: dict, body: str) -> "Article":
@@ -368,7 +394,7 @@ def corpus_files(root: Path) -> list[Path]:
         raise CorpusError(f"The corpus folder {root} does not exist.")
     return sorted(
         p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in FORMATS
+        if p.is_file() and p.suffix.lower() in formats()
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
 

@@ -26,7 +26,7 @@ from ..corpus.cleaning import CleanArticle, clean_corpus, normalise
 from .embed_cache import EmbeddingCache, cache_dir, text_key
 from .store import (FILES, FORMAT_VERSION, UnusableIndexError, current_version_dir, file_sha256, publish, punkt_from_json,
                     punkt_to_json, read_index, read_jsonl)
-from ..corpus.ingest import FORMATS, Article, CorpusError, Skipped, corpus_fingerprint, read_corpus
+from ..corpus.ingest import Article, CorpusError, Skipped, corpus_fingerprint, formats, read_corpus
 from .bm25 import TOKENIZER, bm25_to_json, build_bm25
 from ..settings import Settings
 from ..text import train_sentence_splitter
@@ -135,7 +135,7 @@ def prepare(settings: Settings, full: bool = False, live: dict | None = None, pr
     and cleaning as they go (see bot/progress.py)."""
     articles, skipped = read_corpus(settings.corpus_dir, progress=progress)
     if not articles:
-        raise CorpusError(f"No readable articles ({', '.join(FORMATS)}) in {settings.corpus_dir}.")
+        raise CorpusError(f"No readable articles ({', '.join(formats())}) in {settings.corpus_dir}.")
     reuse = live is not None and live["compatible"] and not full
     if reuse:
         splitter = punkt_from_json(live["punkt"])

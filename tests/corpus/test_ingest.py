@@ -157,3 +157,18 @@ def test_medquad_xml_articles_are_read(tmp_path):
     articles, skipped = read_corpus(tmp_path)
     reasons = {s.path: s.reason for s in skipped}
     assert "not well-formed XML" in reasons["bad.xml"] and "not a MedQuAD" in reasons["other.xml"]
+
+
+def test_a_new_format_is_one_reader(tmp_path, monkeypatch):
+    """As docs/architecture.md says: a format is a function and an entry in READERS; the
+    corpus walk, decoding and the article fields follow from it."""
+    from bot.corpus import ingest
+
+    def read_org(text, rel):  # Emacs org-mode: "#+TITLE: ..." then the text
+        title = re.search(r"^#\+TITLE:\s*(.+)$", text, re.M)
+        return ({"title": title.group(1)} if title else {}), re.sub(r"^#\+\w+:.*\n", "", text, flags=re.M)
+
+    monkeypatch.setitem(ingest.READERS, ".org", ingest.Reader(read_org))
+    (tmp_path / "neck.org").write_bytes("#+TITLE: Neck care\nTilt your head gently to each side.\n".encode("cp1252"))
+    articles, skipped = read_corpus(tmp_path)
+    assert skipped == [] and [(a.title, a.text.strip()) for a in articles] == [("Neck care", "Tilt your head gently to each side.")]
