@@ -100,7 +100,7 @@ def run(quick: bool) -> dict:
     build(M.ROOT / "corpus", seed_index, full=False)
     bot = Chatbot.load(settings=M.settings_for(M.ROOT / "corpus", seed_index))
     results["floor"] = M.encode_floor(bot.model, questions)
-    results["seed"] = {"chunks": len(bot.index.store.chunks), **M.reply_latency(bot, questions)}
+    results["seed"] = {"chunks": len(bot.index.chunks), **M.reply_latency(bot, questions)}
     say("concurrency")
     results["concurrency"] = [M.concurrency(bot, questions, c, 10 if quick else 25) for c in (1, 2, 4, 8)]
 
@@ -133,7 +133,7 @@ def run(quick: bool) -> dict:
 
     # -- search cost at scale (random vectors)
     say("synthetic search")
-    dim = bot.index.store.vectors.d
+    dim = bot.index.vectors.d
     if quick:
         results["synthetic"] = M.synthetic_search(50_000, dim, 100, ("flat", "ivf"))
     else:

@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -24,10 +23,9 @@ from nltk.tokenize.punkt import PunktSentenceTokenizer
 from ..corpus.chunking import Chunk, chunk_corpus, sentence_units
 from ..corpus.cleaning import CleanArticle, clean_corpus, normalise
 from .embed_cache import EmbeddingCache, cache_dir, text_key
-from .store import (FILES, FORMAT_VERSION, UnusableIndexError, current_version_dir, file_sha256, publish, punkt_from_json,
-                    punkt_to_json, read_index, read_jsonl)
+from .store import Contents, publish, punkt_from_json, read_index, read_live, write_version
 from ..corpus.ingest import Article, CorpusError, Skipped, corpus_fingerprint, formats, read_corpus
-from .bm25 import TOKENIZER, bm25_to_json, build_bm25
+from .bm25 import TOKENIZER, build_bm25
 from ..settings import Settings
 from ..text import train_sentence_splitter
 from ..progress import Progress, track
@@ -91,31 +89,14 @@ def build_lock(index_dir: Path):
         yield
 
 
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def article_hash(a: Article) -> str:
     """What an article contributes to the index: its text and the metadata citations show."""
     return hashlib.sha256("\0".join((a.title, a.source, a.url, a.text)).encode("utf-8")).hexdigest()
 
 
 def previous_build(settings: Settings) -> dict | None:
-    """The live index: its manifest, articles (doc_id -> hash), Punkt parameters, and whether
-    it was built with these settings (only then can a build be incremental). None when
-    there is no readable index."""
-    try:
-        path = current_version_dir(settings)
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        articles = {row["doc_id"]: row.get("hash", "") for row in read_jsonl(path / "articles.jsonl")}
-        punkt = json.loads((path / "punkt.json").read_text(encoding="utf-8"))
-    except (UnusableIndexError, OSError, ValueError, KeyError, TypeError):
-        return None
-    compatible = (manifest.get("format_version") == FORMAT_VERSION and manifest.get("model") == settings.model
-                  and manifest.get("chunking") == settings.chunking())
-    return {"manifest": manifest, "articles": articles, "punkt": punkt, "compatible": compatible}
+    """The live index as an incremental build needs it (`store.read_live`)."""
+    return read_live(settings)
 
 
 def compare(previous: dict[str, str], current: dict[str, str]) -> Changes:
@@ -208,8 +189,8 @@ def build_index(settings: Settings, progress: bool = False, full: bool = False, 
 
 
 def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> BuildSummary:
-    import faiss
-
+    """The build's steps: read and clean, stop if nothing changed, embed what is new, index the
+    vectors, write a staging version, verify it and publish it."""
     on_stage = on_stage or _no_stage
     started = time.perf_counter()
     with build_lock(settings.index_dir):
@@ -219,22 +200,12 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
         live = previous_build(settings)
         prep = prepare(settings, full=full, live=live, progress=progress)
         units = sentence_units(prep.chunks)
-        vector_settings = (settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
-        plan = {"faiss": planned(len(prep.chunks), *vector_settings), "sentence_faiss": planned(len(units.texts), *vector_settings)}
-        live_plan = {key: {k: v for k, v in (live["manifest"].get(key) or {}).items() if k != "recall_at_10"}
-                     for key in plan} if live else {}
-        skipped = [[sk.path, sk.reason] for sk in prep.skipped]
-        if (live and prep.splitter_reused and not prep.changes
-                and live["manifest"].get("corpus_fingerprint") == prep.fingerprint and live_plan == plan
-                and live["manifest"].get("skipped") == skipped):
+        plan = _vector_plan(settings, len(prep.chunks), len(units.texts))
+        if _up_to_date(live, prep, plan):
             # Nothing to do; publishing an identical version would only make running pages reload.
             on_stage("the index is up to date")
-            return BuildSummary(
-                articles=len(prep.cleaned), chunks=len(prep.chunks), skipped=tuple(prep.skipped),
-                seconds=time.perf_counter() - started, version=live["manifest"]["version"],
-                dropped_sentences=sum(len(a.dropped) for a in prep.cleaned), reused=len(prep.chunks),
-                faiss=live["manifest"].get("faiss", {}), up_to_date=True,
-            )
+            return _summary(prep, started, live["manifest"]["version"], live["manifest"].get("faiss", {}),
+                            reused=len(prep.chunks), up_to_date=True)
         if not prep.chunks:
             raise BuildError("The corpus produced no chunks to index (no article has a quotable sentence).")
         folder = cache_dir(settings.index_dir, settings.model)
@@ -243,78 +214,83 @@ def _build_index(settings: Settings, progress: bool, full: bool, on_stage) -> Bu
         sentence_vectors, sentences_encoded, sentence_keys = embed_texts(
             settings, cache, units.texts, progress, on_stage, what="sentences")
         on_stage(f"indexing {len(vectors)} chunk and {len(sentence_vectors)} sentence vectors")
+        vector_settings = _vector_settings(settings)
         index, faiss_info = make_vector_index(vectors, *vector_settings)
         sentence_index, sentence_faiss_info = make_vector_index(sentence_vectors, *vector_settings)
-
+        contents = Contents(
+            chunks=prep.chunks, articles=_article_rows(prep), splitter=prep.splitter,
+            bm25=build_bm25([c.text for c in prep.chunks]), vectors=index, sentence_vectors=sentence_index,
+            sentence_owners=units.owners)
         built_at = dt.datetime.now(dt.timezone.utc)
         version = "v" + built_at.strftime("%Y%m%dT%H%M%S%fZ")
-        staging = settings.index_dir / f".staging-{version}-{os.getpid()}"
-        staging.mkdir(parents=True)
-        try:
-            on_stage("writing the new version")
-            # Written by Python, not faiss: a full disk then raises OSError (a clear message),
-            # where faiss.write_index raises a RuntimeError from C++.
-            (staging / "vectors.faiss").write_bytes(faiss.serialize_index(index).tobytes())
-            (staging / "sentences.faiss").write_bytes(faiss.serialize_index(sentence_index).tobytes())
-            (staging / "sentences.json").write_text(json.dumps({"owners": units.owners}), encoding="utf-8")
-            (staging / "bm25.json").write_text(
-                json.dumps(bm25_to_json(build_bm25([c.text for c in prep.chunks]))), encoding="utf-8")
-            _write_jsonl(staging / "chunks.jsonl", (dataclasses.asdict(c) for c in prep.chunks))
-            _write_jsonl(
-                staging / "articles.jsonl",
-                (
-                    {"doc_id": a.doc_id, "title": a.title, "source": a.source, "url": a.url, "path": a.path,
-                     "sha256": prep.files[a.doc_id], "hash": prep.hashes[a.doc_id], "text": a.text}
-                    for a in prep.cleaned
-                ),
-            )
-            (staging / "punkt.json").write_text(json.dumps(punkt_to_json(prep.splitter)), encoding="utf-8")
-            manifest = {
-                "format_version": FORMAT_VERSION,
-                "model": settings.model,
-                "dimension": int(vectors.shape[1]),
-                "chunking": settings.chunking(),
-                "corpus_fingerprint": prep.fingerprint,
-                "built_at": built_at.isoformat(timespec="seconds"),
-                "version": version,
-                "faiss_type": faiss_info.kind,
-                "faiss": faiss_info.to_json(),
-                "sentence_faiss": sentence_faiss_info.to_json(),
-                "lexical": {"method": "bm25", "tokenizer": TOKENIZER},
-                "counts": {"articles": len(prep.cleaned), "chunks": len(prep.chunks), "sentences": len(units.texts)},
-                "skipped": skipped,
-                "corpus_read_at": read_at,
-                "build": {"full": full or not prep.splitter_reused, "encoded": encoded,
-                          "reused": len(prep.chunks) - encoded, "sentences_encoded": sentences_encoded},
-                "files": {name: file_sha256(staging / name) for name in FILES},
-            }
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            _fsync_dir(staging)
-            on_stage("verifying the new version")
-            read_index(staging, settings)  # verify before publishing
-            final = settings.index_dir / version
-            os.rename(staging, final)
-            on_stage(f"publishing {version}")
-            publish(settings.index_dir, version)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        manifest = {
+            "model": settings.model, "dimension": int(vectors.shape[1]), "chunking": settings.chunking(),
+            "corpus_fingerprint": prep.fingerprint, "built_at": built_at.isoformat(timespec="seconds"),
+            "version": version, "faiss_type": faiss_info.kind, "faiss": faiss_info.to_json(),
+            "sentence_faiss": sentence_faiss_info.to_json(), "lexical": {"method": "bm25", "tokenizer": TOKENIZER},
+            "counts": {"articles": len(prep.cleaned), "chunks": len(prep.chunks), "sentences": len(units.texts)},
+            "skipped": _skipped(prep), "corpus_read_at": read_at,
+            "build": {"full": full or not prep.splitter_reused, "encoded": encoded,
+                      "reused": len(prep.chunks) - encoded, "sentences_encoded": sentences_encoded},
+        }
+        _write_verify_publish(settings, version, contents, manifest, on_stage)
         prune_old_versions(settings.index_dir, keep={version})
         cache.compact(keys + sentence_keys)
+    return _summary(prep, started, version, faiss_info.to_json(), reused=len(prep.chunks) - encoded,
+                    encoded=encoded, sentences_encoded=sentences_encoded, full=full or not prep.splitter_reused)
+
+
+def _vector_settings(settings: Settings) -> tuple:
+    return settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search
+
+
+def _vector_plan(settings: Settings, chunks: int, sentences: int) -> dict:
+    """The vector indexes this build would make (exact or HNSW, and their parameters)."""
+    return {"faiss": planned(chunks, *_vector_settings(settings)), "sentence_faiss": planned(sentences, *_vector_settings(settings))}
+
+
+def _skipped(prep: Prepared) -> list[list[str]]:
+    return [[sk.path, sk.reason] for sk in prep.skipped]
+
+
+def _up_to_date(live: dict | None, prep: Prepared, plan: dict) -> bool:
+    """The live index already is what this build would publish: same articles, splitter,
+    vector plan and skipped files."""
+    if not live:
+        return False
+    live_plan = {key: {k: v for k, v in (live["manifest"].get(key) or {}).items() if k != "recall_at_10"} for key in plan}
+    return (prep.splitter_reused and not prep.changes and live["manifest"].get("corpus_fingerprint") == prep.fingerprint
+            and live_plan == plan and live["manifest"].get("skipped") == _skipped(prep))
+
+
+def _article_rows(prep: Prepared) -> list[dict]:
+    return [{"doc_id": a.doc_id, "title": a.title, "source": a.source, "url": a.url, "path": a.path,
+             "sha256": prep.files[a.doc_id], "hash": prep.hashes[a.doc_id], "text": a.text} for a in prep.cleaned]
+
+
+def _write_verify_publish(settings: Settings, version: str, contents: Contents, manifest: dict, on_stage) -> None:
+    """Write the version beside the live one, load it back, and only then switch CURRENT to it;
+    a failure at any point removes the staging folder and leaves the live index serving."""
+    staging = settings.index_dir / f".staging-{version}-{os.getpid()}"
+    staging.mkdir(parents=True)
+    try:
+        on_stage("writing the new version")
+        write_version(staging, contents, manifest)
+        on_stage("verifying the new version")
+        read_index(staging, settings)
+        os.rename(staging, settings.index_dir / version)
+        on_stage(f"publishing {version}")
+        publish(settings.index_dir, version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _summary(prep: Prepared, started: float, version: str, faiss: dict, **counts) -> BuildSummary:
     return BuildSummary(
-        articles=len(prep.cleaned),
-        chunks=len(prep.chunks),
-        skipped=tuple(prep.skipped),
-        seconds=time.perf_counter() - started,
-        version=version,
-        dropped_sentences=sum(len(a.dropped) for a in prep.cleaned),
-        changes=prep.changes,
-        encoded=encoded,
-        reused=len(prep.chunks) - encoded,
-        sentences_encoded=sentences_encoded,
-        full=full or not prep.splitter_reused,
-        faiss=faiss_info.to_json(),
-    )
+        articles=len(prep.cleaned), chunks=len(prep.chunks), skipped=tuple(prep.skipped),
+        seconds=time.perf_counter() - started, version=version,
+        dropped_sentences=sum(len(a.dropped) for a in prep.cleaned), changes=prep.changes, faiss=faiss, **counts)
 
 
 def remove_leftovers(index_dir: Path) -> None:
@@ -324,15 +300,6 @@ def remove_leftovers(index_dir: Path) -> None:
         shutil.rmtree(p, ignore_errors=True)
     for p in index_dir.glob(".CURRENT.*"):
         p.unlink(missing_ok=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    for p in [*path.iterdir(), path]:
-        fd = os.open(p, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def prune_old_versions(index_dir: Path, keep: set[str]) -> None:

@@ -1,13 +1,16 @@
-"""The persisted index: its layout, publishing a version, loading and validating it.
+"""The index on disk, in one place: its layout, writing a version, publishing it, reading
+and validating it, and reading the live one back for an incremental build.
 
 Layout: `index/CURRENT` names the live version folder `index/v<time>/`, which holds
 `manifest.json`, `vectors.faiss` (one vector per chunk), `sentences.faiss` and `sentences.json`
 (one vector per distinct sentence, and the chunks holding it), `bm25.json`, `chunks.jsonl`,
-`articles.jsonl` and `punkt.json`.
-Building a version is in `build`; it calls `publish` only once the version has loaded back.
+`articles.jsonl` and `punkt.json`. A new file is one entry in `FILES`, one write in
+`write_version` and one read in `read_index`. Building is `build.py`; it publishes a version
+only once it has loaded back.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -177,6 +180,72 @@ def read_index(path: Path, settings: Settings) -> LoadedIndex:
             or not all(o and all(0 <= i < len(chunks) for i in o) for o in owners)):
         raise UnusableIndexError(f"The index in {path} is inconsistent (vectors, keywords and chunks disagree); rebuild it with: {fix}")
     return LoadedIndex(path, manifest, vectors, chunks, articles, splitter, bm25, sentence_vectors, owners)
+
+
+@dataclass(frozen=True)
+class Contents:
+    """Everything a version holds, as the build made it (the manifest is written from it)."""
+    chunks: list  # Chunk
+    articles: list[dict]  # doc_id, title, source, url, path, sha256, hash, text
+    splitter: PunktSentenceTokenizer
+    bm25: BM25Stats
+    vectors: object  # faiss index of chunk vectors
+    sentence_vectors: object  # faiss index of sentence vectors
+    sentence_owners: list  # per sentence vector, the chunks holding it
+
+
+def write_version(folder: Path, contents: Contents, manifest: dict) -> dict:
+    """Write every file of a version into `folder`, then the manifest (with each file's
+    checksum), and sync them to disk; returns the manifest written. Written by Python, not
+    faiss: a full disk then raises OSError (a clear message), where faiss.write_index raises a
+    RuntimeError from C++."""
+    import faiss
+
+    from .bm25 import bm25_to_json
+
+    (folder / "vectors.faiss").write_bytes(faiss.serialize_index(contents.vectors).tobytes())
+    (folder / "sentences.faiss").write_bytes(faiss.serialize_index(contents.sentence_vectors).tobytes())
+    (folder / "sentences.json").write_text(json.dumps({"owners": contents.sentence_owners}), encoding="utf-8")
+    (folder / "bm25.json").write_text(json.dumps(bm25_to_json(contents.bm25)), encoding="utf-8")
+    write_jsonl(folder / "chunks.jsonl", (dataclasses.asdict(c) for c in contents.chunks))
+    write_jsonl(folder / "articles.jsonl", contents.articles)
+    (folder / "punkt.json").write_text(json.dumps(punkt_to_json(contents.splitter)), encoding="utf-8")
+    manifest = {"format_version": FORMAT_VERSION, **manifest, "files": {name: file_sha256(folder / name) for name in FILES}}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    fsync_dir(folder)
+    return manifest
+
+
+def read_live(settings: Settings) -> dict | None:
+    """The live index as an incremental build needs it: its manifest, articles (doc_id ->
+    hash), Punkt parameters, and whether it was built with these settings (only then can a
+    build be incremental). None when there is no readable index."""
+    try:
+        path = current_version_dir(settings)
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        articles = {row["doc_id"]: row.get("hash", "") for row in read_jsonl(path / "articles.jsonl")}
+        punkt = json.loads((path / "punkt.json").read_text(encoding="utf-8"))
+    except (UnusableIndexError, OSError, ValueError, KeyError, TypeError):
+        return None
+    compatible = (manifest.get("format_version") == FORMAT_VERSION and manifest.get("model") == settings.model
+                  and manifest.get("chunking") == settings.chunking())
+    return {"manifest": manifest, "articles": articles, "punkt": punkt, "compatible": compatible}
+
+
+def write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def fsync_dir(path: Path) -> None:
+    """Files and folder on disk before the version is published."""
+    for p in [*path.iterdir(), path]:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def read_jsonl(path: Path):

@@ -202,7 +202,7 @@ def test_hnsw_above_the_threshold_is_recorded_with_its_recall(own_index):
     assert m["faiss"]["type"] == "hnsw-ip" and summary.faiss["type"] == "hnsw-ip"
     assert m["faiss"]["recall_at_10"] >= 0.95  # ~90 real chunks: HNSW should be near exact
     bot = Chatbot.load(settings=settings)
-    assert bot.index.store.vectors.hnsw.efSearch == settings.hnsw_ef_search
+    assert bot.index.vectors.hnsw.efSearch == settings.hnsw_ef_search
     assert bot.reply("How do I stretch my upper back?").answered
 
 

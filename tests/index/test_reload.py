@@ -35,7 +35,7 @@ def test_a_running_bot_picks_up_a_new_article(own_index):
     try:
         shutil.copy(NIH / f"{NEW_DOC}.xml", own_index.corpus_dir)
         version = build_index(own_index).version
-        wait_until(lambda: bot.index.store.path.name == version, what="the reload")
+        wait_until(lambda: bot.index.path.name == version, what="the reload")
         assert cites_new_article(bot.reply(QUESTION))
     finally:
         stop.set()
@@ -45,7 +45,7 @@ def test_a_reply_in_flight_finishes_on_the_index_it_started_with(own_index, monk
     import bot.chat as chat_module
 
     bot = Chatbot.load(settings=own_index)
-    old_chunks = {c.chunk_id for c in bot.index.store.chunks}
+    old_chunks = {c.chunk_id for c in bot.index.chunks}
     entered, release = threading.Event(), threading.Event()
     real_understand = chat_module.understand
 
@@ -72,7 +72,7 @@ def test_a_reply_in_flight_finishes_on_the_index_it_started_with(own_index, monk
 
 def test_a_broken_new_version_is_refused_and_the_old_one_keeps_answering(own_index, caplog):
     bot = Chatbot.load(settings=own_index)
-    serving = bot.index.store.path.name
+    serving = bot.index.path.name
     broken = own_index.index_dir / "v99990101T000000000000Z"
     shutil.copytree(load_index(own_index).path, broken)
     (broken / "vectors.faiss").write_bytes(b"not faiss")
@@ -81,7 +81,7 @@ def test_a_broken_new_version_is_refused_and_the_old_one_keeps_answering(own_ind
     watch_index(bot, 0.05, stop)
     try:
         wait_until(lambda: "was not loaded" in caplog.text, what="the refusal to be logged")
-        assert "corrupt" in caplog.text and bot.index.store.path.name == serving
+        assert "corrupt" in caplog.text and bot.index.path.name == serving
         assert bot.reply("How do I stretch my upper back?").answered
     finally:
         stop.set()

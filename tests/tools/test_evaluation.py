@@ -95,7 +95,7 @@ def test_the_method_generalises_to_the_nih_articles(tmp_path_factory, settings_f
     assert h.retrieval.recall[3] >= max(reports[m].retrieval.recall[3] for m in ("dense", "bm25")), h.retrieval.misses
     assert h.retrieval.recall[5] >= 0.85, h.retrieval.misses
     assert h.oos_precision >= 0.9 and h.oos_recall >= 0.9, h.oos_errors
-    assert any(c.doc_id.startswith("nih") for c in bot.index.store.chunks)
+    assert any(c.doc_id.startswith("nih") for c in bot.index.chunks)
 
 
 def test_every_reply_has_the_disclaimer_and_verbatim_citations(chatbot, built_index):
