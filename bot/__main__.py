@@ -216,7 +216,7 @@ def cmd_eval(args) -> int:
         print(f"Retrieval on {meta['labelled questions']} labelled questions, {meta['out-of-scope questions']} out of scope "
               f"({meta['chunks']} chunks)\n")
         print(report.table(reports))
-        print()
+        print("\n" + report.LEGEND + "\n")
         print(report.details(reports))
         if calibrations:
             print("\nCalibration (best balanced accuracy):")

@@ -49,7 +49,9 @@ def test_eval_prints_the_three_methods_and_writes_a_report(built_index, tmp_path
     data = json.loads(p.stdout)
     assert [m["method"] for m in data["methods"]] == ["dense", "bm25", "hybrid"]
     for m in data["methods"]:
-        assert {"1", "3", "5"} <= set(map(str, m["retrieval"]["recall"])) and m["latency_ms"] > 0
+        for metric in ("success", "recall"):
+            assert set(map(str, m["retrieval"][metric])) == {"1", "3", "5"}, metric
+        assert m["latency_ms"] > 0
     html = report.read_text(encoding="utf-8")
     assert "<table>" in html and html.count("data:image/png;base64,") >= 1 and "hybrid" in html
 
@@ -64,7 +66,9 @@ def test_eval_on_another_corpus_and_questions(tmp_path):
                          '{"question": "how do I bake bread", "in_scope": false}\n', encoding="utf-8")
     p = run("eval", "--corpus", str(corpus), "--questions", str(questions))
     assert p.returncode == 0, p.stderr
-    assert "| hybrid | 1.000 |" in p.stdout  # one question, found first
+    assert "| success@1 |" in p.stdout and "| recall@1 |" in p.stdout
+    # One question, one relevant passage, found first: success@1 and recall@1 are both 1.
+    assert "| hybrid | 1.000 | 1.000 | 1.000 | 1.000 |" in p.stdout
     p = run("eval", "--questions", str(tmp_path / "missing.jsonl"))
     assert p.returncode == 2 and "does not exist" in p.stderr and "Traceback" not in p.stderr
 

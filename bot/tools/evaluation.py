@@ -1,19 +1,21 @@
-"""Metrics over labelled question sets: retrieval recall@k and MRR, and scope calibration.
+"""Metrics over labelled question sets: retrieval (success@k, recall@k, MRR, nDCG; defined in
+bot/tools/metrics.py) and scope calibration.
 
 Relevance is keyed on evidence phrases, not on raw passage text (which breaks on chunked
-corpora): a passage is relevant when it contains any of the question's expected phrases.
-Recall@k here is single-hit recall: the share of questions with at least one relevant
-passage in the top k.
+corpora): a passage (an indexed chunk) is relevant to a question when it contains any of the
+question's expected phrases. The relevant passages of a question are all such chunks of the
+corpus; success@k asks whether one of them is in the top k, recall@k what share of them is.
 """
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from ..errors import UsageError
 from ..retrieval.search import METHODS as RETRIEVAL_METHODS, threshold
+
+from . import metrics
 
 
 @dataclass(frozen=True)
@@ -48,47 +50,43 @@ def is_relevant(passage: str, expected: tuple[str, ...]) -> bool:
     return any(_fold(e) in p for e in expected)
 
 
-def first_relevant_rank(passages: list[str], expected: tuple[str, ...]) -> int | None:
-    for rank, text in enumerate(passages, 1):
-        if is_relevant(text, expected):
-            return rank
-    return None
-
-
-def ndcg(passages: list[str], expected: tuple[str, ...], n_relevant: int, k: int = 5) -> float:
-    """Binary-gain nDCG@k; the ideal ranking puts min(k, relevant chunks in the corpus) first."""
-    dcg = sum(1 / math.log2(r + 1) for r, t in enumerate(passages[:k], 1) if is_relevant(t, expected))
-    ideal = sum(1 / math.log2(r + 1) for r in range(1, min(k, n_relevant) + 1))
-    return dcg / ideal if ideal else 0.0
+def relevant_passages(chunks, expected: tuple[str, ...]) -> set[str]:
+    """Ids of the corpus chunks (objects with .chunk_id and .text) relevant to a question."""
+    return {c.chunk_id for c in chunks if is_relevant(c.text, expected)}
 
 
 @dataclass(frozen=True)
 class RetrievalReport:
     n: int
-    recall: dict[int, float]
-    mrr: float
-    misses: list[str]
+    success: dict[int, float]  # success@k: share of questions with a relevant passage in the top k
+    recall: dict[int, float]  # recall@k: mean share of each question's relevant passages in the top k
+    mrr: float  # over the top max(k) passages
+    misses: list[str]  # questions without a relevant passage in the top 3
     ndcg5: float = 0.0
 
 
-def evaluate_retrieval(search, questions: list[LabelledQuestion], ks=(1, 3, 5), corpus_texts: list[str] | None = None) -> RetrievalReport:
-    """`search(question, k)` returns passages (objects with .text) best first. Questions
-    without expected phrases are skipped. `corpus_texts` (all chunks) makes nDCG exact."""
+def evaluate_retrieval(search, questions: list[LabelledQuestion], chunks, ks=(1, 3, 5)) -> RetrievalReport:
+    """`search(question, k)` returns hits (objects with .chunk_id) best first; `chunks` is the
+    whole corpus as indexed, which decides every question's relevant passages. Questions
+    without expected phrases are skipped."""
     questions = [q for q in questions if q.expected]
     depth = max(ks)
-    ranks, gains, misses = [], [], []
+    rankings, misses = [], []
     for q in questions:
-        texts = [h.text for h in search(q.question, depth)]
-        rank = first_relevant_rank(texts, q.expected)
-        ranks.append(rank)
-        n_rel = sum(is_relevant(t, q.expected) for t in corpus_texts) if corpus_texts else depth
-        gains.append(ndcg(texts, q.expected, n_rel))
-        if rank is None or rank > 3:
+        relevant = relevant_passages(chunks, q.expected)
+        flags = [h.chunk_id in relevant for h in search(q.question, depth)]
+        rankings.append((flags, len(relevant)))
+        if not metrics.success_at(flags, 3):
             misses.append(q.question)
     n = max(1, len(questions))
-    recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
-    mrr = sum(1 / r for r in ranks if r is not None) / n
-    return RetrievalReport(len(questions), recall, mrr, misses, sum(gains) / n)
+    return RetrievalReport(
+        n=len(questions),
+        success={k: sum(metrics.success_at(f, k) for f, _ in rankings) / n for k in ks},
+        recall={k: sum(metrics.recall_at(f, r, k) for f, r in rankings) / n for k in ks},
+        mrr=sum(metrics.reciprocal_rank(f) for f, _ in rankings) / n,
+        misses=misses,
+        ndcg5=sum(metrics.ndcg_at(f, r, 5) for f, r in rankings) / n,
+    )
 
 
 def calibrate_threshold(scores_in: list[float], scores_out: list[float]) -> tuple[float, list[tuple[float, float, float]]]:
@@ -113,13 +111,15 @@ def calibrate_threshold(scores_in: list[float], scores_out: list[float]) -> tupl
 # ---------------------------------------------------------------- methods side by side
 
 METHODS = tuple(RETRIEVAL_METHODS)  # the names, in the order the table lists them
-RECALL_KS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+TABLE_KS = (1, 3, 5)  # the k of the success@k and recall@k columns
+CURVE_KS = tuple(range(1, 11))  # the k of the plotted curves
 
 
 @dataclass(frozen=True)
 class MethodReport:
     method: str
     retrieval: RetrievalReport
+    success_curve: dict[int, float]  # success@k for k = 1..10, for the plot
     recall_curve: dict[int, float]  # recall@k for k = 1..10, for the plot
     threshold: float
     oos_precision: float  # of the questions BackBot declined, the share truly out of scope
@@ -137,7 +137,6 @@ def evaluate_methods(bot, questions: list[LabelledQuestion], methods=METHODS,
 
     from ..chat import Chatbot
 
-    corpus_texts = [c.text for c in bot.index.chunks]
     reports = []
     for method in methods:
         t = (thresholds or {}).get(method, threshold(bot.settings, method))
@@ -152,7 +151,7 @@ def evaluate_methods(bot, questions: list[LabelledQuestion], methods=METHODS,
             timings.append(time.perf_counter() - t0)
             return hits
 
-        r = evaluate_retrieval(timed_search, questions, RECALL_KS, corpus_texts)
+        r = evaluate_retrieval(timed_search, questions, bot.index.chunks, CURVE_KS)
         tp = fp = fn = 0
         errors = []
         for q in questions:
@@ -165,9 +164,10 @@ def evaluate_methods(bot, questions: list[LabelledQuestion], methods=METHODS,
             elif not q.in_scope:
                 fn += 1
                 errors.append(f"answered, but out of scope: {q.question}")
-        five = RetrievalReport(r.n, {k: r.recall[k] for k in (1, 3, 5)}, r.mrr, r.misses, r.ndcg5)
+        table = dataclasses.replace(r, success={k: r.success[k] for k in TABLE_KS},
+                                    recall={k: r.recall[k] for k in TABLE_KS})
         reports.append(MethodReport(
-            method, five, r.recall, t,
+            method, table, r.success, r.recall, t,
             oos_precision=tp / (tp + fp) if tp + fp else 0.0,
             oos_recall=tp / (tp + fn) if tp + fn else 0.0,
             oos_errors=errors,

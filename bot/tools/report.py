@@ -8,16 +8,23 @@ import html
 import io
 import json
 
-from .evaluation import Calibration, MethodReport
+from .evaluation import CURVE_KS, TABLE_KS, Calibration, MethodReport
 from ..retrieval.search import METHODS
 
-COLUMNS = ("recall@1", "recall@3", "recall@5", "MRR", "nDCG@5", "OOS precision", "OOS recall", "ms/query")
+COLUMNS = (*(f"success@{k}" for k in TABLE_KS), *(f"recall@{k}" for k in TABLE_KS),
+           "MRR", "nDCG@5", "OOS precision", "OOS recall", "ms/query")
+
+#: What the columns mean, under the table (text and HTML alike).
+LEGEND = ("success@k: share of questions with a relevant passage (one containing an expected phrase) in the top k.\n"
+          "recall@k: share of each question's relevant passages (all such passages of the corpus) in the top k, averaged.\n"
+          f"MRR over the top {max(CURVE_KS)}; nDCG@5 with binary gains.\n"
+          "OOS: out of scope; precision is the share of declined questions that were truly out of scope.")
 
 
 def _row(r: MethodReport) -> list[str]:
     x = r.retrieval
-    return [f"{x.recall[1]:.3f}", f"{x.recall[3]:.3f}", f"{x.recall[5]:.3f}", f"{x.mrr:.3f}", f"{x.ndcg5:.3f}",
-            f"{r.oos_precision:.3f}", f"{r.oos_recall:.3f}", f"{r.latency_ms:.1f}"]
+    return ([f"{x.success[k]:.3f}" for k in TABLE_KS] + [f"{x.recall[k]:.3f}" for k in TABLE_KS]
+            + [f"{x.mrr:.3f}", f"{x.ndcg5:.3f}", f"{r.oos_precision:.3f}", f"{r.oos_recall:.3f}", f"{r.latency_ms:.1f}"])
 
 
 def table(reports: list[MethodReport]) -> str:
@@ -69,16 +76,18 @@ def plots(reports: list[MethodReport], calibrations: list[Calibration] | None) -
     import matplotlib.pyplot as plt
 
     out = []
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in reports:
-        ks = sorted(r.recall_curve)
-        ax.plot(ks, [r.recall_curve[k] for k in ks], marker="o", label=r.method)
-    ax.set_xlabel("k (passages retrieved)")
-    ax.set_ylabel("recall@k")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    out.append(("Recall@k per method", _png(fig)))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, name in zip(axes, ("success", "recall")):
+        for r in reports:
+            curve = getattr(r, f"{name}_curve")
+            ax.plot(sorted(curve), [curve[k] for k in sorted(curve)], marker="o", label=r.method)
+        ax.set_title(f"{name}@k")
+        ax.set_xlabel("k (passages retrieved)")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    out.append(("Success@k (a relevant passage in the top k) and recall@k (share of relevant passages in the top k) per method",
+                _png(fig)))
     plt.close(fig)
     if calibrations:
         fig, axes = plt.subplots(1, len(calibrations), figsize=(4.2 * len(calibrations), 3.6), squeeze=False)
@@ -112,8 +121,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6re
 td:first-child,th:first-child{{text-align:left}}img{{max-width:100%}}pre{{white-space:pre-wrap}}</style></head>
 <body><h1>BackBot retrieval evaluation</h1><ul>{info}</ul>
 <table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
-<p>Recall@k: share of questions with a relevant passage (one containing an expected phrase) in the top k.
-OOS: out of scope; precision is the share of declined questions that were truly out of scope.</p>
+<p>{e(LEGEND)}</p>
 {figures}<h2>Misses</h2><pre>{misses}</pre></body></html>
 """
 
