@@ -284,7 +284,8 @@ def _evaluation_index(args):
         yield settings
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option (a declarative builder: long by nature, one line per option)."""
     parser = argparse.ArgumentParser(
         prog="backbot", description="BackBot: back and neck pain answers quoted from articles, with red-flag triage.",
         epilog="Exit codes: 0 success, 1 runtime error (or `status --check`: rebuild needed), 2 usage error.")
@@ -357,8 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--out", default=str(docs / "examples.md"), help="markdown file to write (default docs/examples.md)")
     x.add_argument("--index", help="index folder (default: ./index)")
     x.set_defaults(func=cmd_examples)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
