@@ -19,7 +19,6 @@ from .retrieval.rerank import TokenVectorCache
 from .retrieval.search import Hit, in_scope, threshold
 from .retrieval.search import search as retrieve
 from .settings import Settings
-from .text import content_stems
 from .timing import stage
 from .understand import screening
 from .understand.triage import TriageResult, normalise, safety_net_advice, screening_asked, triage, user_turns
@@ -45,7 +44,6 @@ def index_sentence_ids(index: LoadedIndex) -> dict[str, int]:
         _SENTENCE_IDS[key] = ids
     return _SENTENCE_IDS[key]
 
-CAPABILITY_TITLES = 20
 
 
 class Chatbot:
@@ -111,7 +109,7 @@ class Chatbot:
         except Exception:
             log.exception("reply failed")
             return A.Reply(
-                text=A.render(["Sorry, something went wrong on my side. Please try asking again."]),
+                text=A.render([A.APOLOGY]),
                 answered=False, citations=[], escalation=None, disclaimer=A.DISCLAIMER, intent="error",
             )
 
@@ -168,7 +166,7 @@ class Chatbot:
             # Until the person says they got help, no self-care advice: the reminder is the answer.
             return self._plain(lead_parts + [A.HOLDING_BACK], esc, "escalation", alert=alert)
         if u.intent == "capabilities":
-            return self._plain(lead_parts + [self._capabilities(index)], esc, u.intent, alert=alert)
+            return self._plain(lead_parts + [A.capabilities_text(self.topics(index))], esc, u.intent, alert=alert)
         if u.intent == "language":
             number = A.phone_link(self.settings.emergency_number, A.escape_markdown(self.settings.emergency_number))
             return self._plain(lead_parts + [A.ENGLISH_ONLY.format(number=number)], esc, u.intent, alert=alert)
@@ -203,7 +201,7 @@ class Chatbot:
         bm25 = index.bm25
         # Words the corpus doesn't know can't be quoted; they weigh nothing here.
         weight = lambda term: bm25.idf(term) if term in bm25.postings else 0.0  # noqa: E731
-        passages, ranks = self._read_on(index, u, hits, weight)
+        passages, ranks = S.read_on(index, u.query, u.kind, hits, weight)
         own_pain = speaks_of_own_pain(u.query)
         if own_pain and not covered and self.settings.sentence_passages:
             # A story about one's own back or neck is never simply declined: the sentences
@@ -218,7 +216,7 @@ class Chatbot:
             ranks = (ranks or list(range(len(passages)))) + [len(passages) + i for i in range(len(extra))]
             passages = passages + extra
         selected = (S.select_sentences(u.query, passages, limit, u.kind, seen, weight, more=more,
-                                       next_hit=lambda h: self._next_hit(index, h), ranks=ranks,
+                                       next_hit=lambda h: S.next_hit(index, h), ranks=ranks,
                                        meaning=self._meaning(index, u.query, passages), weights=self.weights)
                     if covered else [])
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
@@ -231,7 +229,7 @@ class Chatbot:
                 return self._plain(lead_parts + [self._red_flag_info(t), A.NOTHING_MORE], esc, "red_flag_info", u.query, alert)
             if own_pain:  # one clarifying question rather than "my articles don't cover that"
                 return self._plain(lead_parts + [A.CLARIFY_OWN_PAIN], esc, "clarify", u.query, alert)
-            return self._plain(lead_parts + [self._not_in_articles(index)], esc, "out_of_scope", u.query, alert)
+            return self._plain(lead_parts + [A.not_in_articles_text(self.topics(index))], esc, "out_of_scope", u.query, alert)
         kind = "more" if more else u.kind
         # When the articles only partly answer, the reply says so instead of the usual lead-in.
         passage = {c.number: c.passage for c in citations}
@@ -302,55 +300,10 @@ class Chatbot:
                 break
         return extra
 
-    def _read_on(self, index: LoadedIndex, u, hits: list[Hit], weight) -> tuple[list[Hit], list[int] | None]:
-        """The passages an answer is chosen from, and their ranks (None: their order).
-
-        An exercise's steps, holds and counts often run on into the next passage ("Count to
-        fifteen ..." follows the thoracic stretch's description). For "how long?" and "how do
-        I?", the next passage of the top-three passage naming most of what was asked about (by
-        idf: "thoracic stretch") is read too, ranked first: its counts are the answer, though
-        the question's words are in the passage before it."""
-        if u.kind not in ("duration", "howto") or not hits:
-            return hits, None
-        subject = S.subject_terms(u.query, u.kind)
-        named = [sum(weight(t) for t in subject & set(content_stems(h.text))) for h in hits[:3]]
-        ids = {h.chunk_id for h in hits}
-        for at in sorted(range(len(named)), key=lambda n: (-named[n], n)):
-            after = self._next_hit(index, hits[at])
-            if after is not None and after.chunk_id not in ids:
-                return hits[: at + 1] + [after] + hits[at + 1:], list(range(at + 1)) + [0] + list(range(at + 1, len(hits)))
-        return hits, None
-
-    @staticmethod
-    def _next_hit(index: LoadedIndex, hit: Hit) -> Hit | None:
-        """The passage after `hit` in its article, as a hit as relevant as `hit` (it goes on
-        from it)."""
-        c = index.following(hit.chunk)
-        return None if c is None else dataclasses.replace(hit, chunk_id=c.chunk_id, text=c.text, chunk=c)
-
     def _plain(self, parts, esc, intent, query="", alert=""):
         return A.Reply(
             text=A.render(parts), answered=False, citations=[], escalation=esc,
             disclaimer=A.DISCLAIMER, intent=intent, query=query, alert=alert,
-        )
-
-    def _capabilities(self, index: LoadedIndex) -> str:
-        topics = self.topics(index)
-        # A large corpus has thousands of titles: name some, count the rest.
-        titles = "\n".join(f"- {A.escape_markdown(t)}" for t in topics[:CAPABILITY_TITLES])
-        if len(topics) > CAPABILITY_TITLES:
-            titles += f"\n- ... and {len(topics) - CAPABILITY_TITLES:,} more"
-        return (
-            "I answer questions about back and neck pain by quoting the articles I have, with numbered sources. "
-            "If you describe warning signs of something serious, I'll tell you to get help instead. "
-            f"I can't diagnose you or advise on medicines.\n\nMy articles:\n{titles}"
-        )
-
-    def _not_in_articles(self, index: LoadedIndex) -> str:
-        titles = "; ".join(A.escape_markdown(t) for t in self.topics(index)[:8])
-        return (
-            "Sorry, my articles don't cover that. I can answer questions about back and neck pain: "
-            f"causes, stretches and exercises, relief and prevention. My articles are: {titles}."
         )
 
     def _red_flag_info(self, t: TriageResult) -> str:

@@ -277,3 +277,29 @@ def render(parts: list[str], disclaimer: str = DISCLAIMER) -> str:
 def render_answer(lead: str, sentences: list[tuple[str, int]], citations: list[Citation]) -> str:
     body = " ".join(f"{escape_markdown(_fold(s))} [{n}]" for s, n in sentences)
     return f"{lead}\n\n{body}\n\n{render_sources(citations)}"
+
+
+#: A failure inside a reply becomes this (with the disclaimer); the traceback goes to the log.
+APOLOGY = "Sorry, something went wrong on my side. Please try asking again."
+#: "What can you do?" names this many article titles and counts the rest.
+CAPABILITY_TITLES = 20
+
+
+def capabilities_text(titles: list[str]) -> str:
+    # A large corpus has thousands of titles: name some, count the rest.
+    listed = "\n".join(f"- {escape_markdown(t)}" for t in titles[:CAPABILITY_TITLES])
+    if len(titles) > CAPABILITY_TITLES:
+        listed += f"\n- ... and {len(titles) - CAPABILITY_TITLES:,} more"
+    return (
+        "I answer questions about back and neck pain by quoting the articles I have, with numbered sources. "
+        "If you describe warning signs of something serious, I'll tell you to get help instead. "
+        f"I can't diagnose you or advise on medicines.\n\nMy articles:\n{listed}"
+    )
+
+
+def not_in_articles_text(titles: list[str]) -> str:
+    named = "; ".join(escape_markdown(t) for t in titles[:8])
+    return (
+        "Sorry, my articles don't cover that. I can answer questions about back and neck pain: "
+        f"causes, stretches and exercises, relief and prevention. My articles are: {named}."
+    )

@@ -8,6 +8,7 @@ comes with it or not at all, one that announces advice brings the advice. The re
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -301,3 +302,30 @@ def _choose(eligible: dict, quotable: dict, limit: int, earlier: set = frozenset
     return result
 
 
+
+
+def read_on(index, query: str, kind: str, hits: list, weight) -> tuple[list, list[int] | None]:
+    """The passages an answer is chosen from, and their ranks (None: their order).
+
+    An exercise's steps, holds and counts often run on into the next passage ("Count to
+    fifteen ..." follows the thoracic stretch's description). For "how long?" and "how do
+    I?", the next passage of the top-three passage naming most of what was asked about (by
+    idf: "thoracic stretch") is read too, ranked first: its counts are the answer, though
+    the question's words are in the passage before it."""
+    if kind not in ("duration", "howto") or not hits:
+        return hits, None
+    subject = subject_terms(query, kind)
+    named = [sum(weight(t) for t in subject & set(content_stems(h.text))) for h in hits[:3]]
+    ids = {h.chunk_id for h in hits}
+    for at in sorted(range(len(named)), key=lambda n: (-named[n], n)):
+        after = next_hit(index, hits[at])
+        if after is not None and after.chunk_id not in ids:
+            return hits[: at + 1] + [after] + hits[at + 1:], list(range(at + 1)) + [0] + list(range(at + 1, len(hits)))
+    return hits, None
+
+
+def next_hit(index, hit):
+    """The passage after `hit` in its article, as a hit as relevant as `hit` (it goes on
+    from it); None at the article's end."""
+    c = index.following(hit.chunk)
+    return None if c is None else dataclasses.replace(hit, chunk_id=c.chunk_id, text=c.text, chunk=c)
