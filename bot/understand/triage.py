@@ -100,7 +100,6 @@ def _alternation(phrases: list[str]) -> re.Pattern:
     return re.compile(r"(?<![\w'])(?:" + "|".join(ordered) + r")(?![\w'])")
 
 
-LEVELS = ("emergency", "urgent")
 _FLAG_KEYS = {"id": str, "level": str, "category": str, "reason": str, "sign": str}
 _FLAG_OPTIONAL = {"patterns": list, "all_of": list, "history_is_the_flag": bool, "crisis": bool}
 _CONTEXT_KEYS = {"negation_window_words": int, "pseudo": list, "terminators": list, "help_obtained": list,
