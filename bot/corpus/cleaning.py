@@ -23,7 +23,6 @@ from .ingest import Article
 from ..text import content_stems, sentence_spans, squash_spaces, words
 from ..settings import DATA_DIR
 
-DATA = DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class CleanArticle:
 
 @lru_cache(maxsize=1)
 def boilerplate_patterns() -> tuple[re.Pattern, ...]:
-    lines = (DATA / "boilerplate.txt").read_text(encoding="utf-8").splitlines()
+    lines = (DATA_DIR / "boilerplate.txt").read_text(encoding="utf-8").splitlines()
     return tuple(re.compile(l, re.I) for l in lines if l.strip() and not l.startswith("#"))
 
 
@@ -72,7 +71,7 @@ class MojibakeRepair:
 @lru_cache(maxsize=1)
 def mojibake_repairs() -> tuple[MojibakeRepair, ...]:
     repairs = []
-    for line in (DATA / "mojibake.tsv").read_text(encoding="utf-8").splitlines():
+    for line in (DATA_DIR / "mojibake.tsv").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         pattern, replacement, example = line.split("\t")

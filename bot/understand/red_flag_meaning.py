@@ -11,7 +11,6 @@ are then applied to the clause that matched. Triage escalates when either detect
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..index.embedding import VectorCache, encode
-from ..settings import DATA_DIR
 from ..errors import RuleFileError
+from ..index.embedding import VectorCache, encode
+from ..rule_files import check_keys, read_json
+from ..settings import DATA_DIR
 
-DATA = DATA_DIR
-EXAMPLES_FILE = DATA / "red_flag_examples.json"
+EXAMPLES_FILE = DATA_DIR / "red_flag_examples.json"
 
 #: A clause shorter than this (in words) says too little to be compared by meaning.
 MIN_CLAUSE_WORDS = 3
@@ -56,18 +55,13 @@ class MeaningMatch:
 
 def read_examples(path: Path = EXAMPLES_FILE, flag_ids: set[str] | None = None) -> dict:
     """The bank as data, checked: every flag key must be a catalogue flag id."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    allowed = {"_about", "threshold", "margin", "flag_thresholds", "flags", "not_flags"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise RuleFileError(f"{path.name}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(allowed))}).")
-    for key in ("threshold", "margin", "flags", "not_flags"):
-        if key not in data:
-            raise RuleFileError(f"{path.name}: the key {key!r} is missing.")
+    data = read_json(path)
+    check_keys(path, data, "the file", {"threshold": (int, float), "margin": (int, float), "flags": dict, "not_flags": list},
+               {"flag_thresholds": dict})
     if flag_ids is not None:
         bad = [k for k in list(data["flags"]) + list(data.get("flag_thresholds", {})) if k not in flag_ids]
         if bad:
-            raise RuleFileError(f"{path.name}: {bad[0]!r} under 'flags' is not a flag id of red_flags.json.")
+            raise RuleFileError(f"{path}: {bad[0]!r} under 'flags' is not a flag id of red_flags.json.")
     return data
 
 

@@ -12,16 +12,16 @@ reads which questions were asked from the conversation's state, never from the r
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from ..settings import DATA_DIR
+from pathlib import Path
+
 from ..errors import RuleFileError
+from ..rule_files import check_keys, read_json
+from ..settings import DATA_DIR
 
 DATA = DATA_DIR / "screening.json"
-
-
 
 
 @dataclass(frozen=True)
@@ -51,32 +51,27 @@ class Screening:
         return tuple(q.id for q in self.questions)
 
 
-_KEYS = {"_about", "questions", "situations", "answers", "no_reply"}
-_QUESTION_KEYS = {"ask", "yes", "flag", "spoken_of"}
-_SITUATION_KEYS = {"id", "why", "patterns", "ask"}
-
-
-def _check(keys, allowed: set, where: str) -> None:
-    unknown = set(keys) - allowed
-    if unknown:
-        raise RuleFileError(f"{DATA.name}: unknown key {sorted(unknown)[0]!r} in {where} "
-                                 f"(allowed: {', '.join(sorted(allowed))}).")
-    missing = allowed - set(keys) - {"_about"}
-    if missing:
-        raise RuleFileError(f"{DATA.name}: {where} lacks the key {sorted(missing)[0]!r}.")
+_KEYS = {"questions": dict, "situations": list, "answers": dict, "no_reply": str}
+_QUESTION_KEYS = {"ask": str, "yes": str, "flag": str, "spoken_of": list}
+_SITUATION_KEYS = {"id": str, "why": str, "patterns": list, "ask": list}
 
 
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    data = json.loads(DATA.read_text(encoding="utf-8"))
-    _check(data, _KEYS, "the file")
+    return read_screening(DATA)
+
+
+def read_screening(path: Path) -> dict:
+    """screening.json, checked: every key known and of its type, every question asked defined."""
+    data = read_json(path)
+    check_keys(path, data, "the file", _KEYS)
     for qid, q in data["questions"].items():
-        _check(q, _QUESTION_KEYS, f"question {qid!r}")
-    for s in data["situations"]:
-        _check(s, _SITUATION_KEYS, f"situation {s.get('id')!r}")
+        check_keys(path, q, f"questions.{qid}", _QUESTION_KEYS)
+    for n, s in enumerate(data["situations"]):
+        check_keys(path, s, f"situations[{n}]", _SITUATION_KEYS)
         for qid in s["ask"]:
             if qid not in data["questions"]:
-                raise RuleFileError(f"{DATA.name}: situation {s['id']!r} asks {qid!r}, which is not a question.")
+                raise RuleFileError(f"{path}: situation {s['id']!r} asks {qid!r}, which is not a question.")
     return data
 
 

@@ -28,7 +28,6 @@ from ..settings import DATA_DIR
 from ..errors import RuleFileError
 from ..rule_files import check_keys, compile_regex, read_json
 
-DATA = DATA_DIR
 LEVELS = ("urgent", "emergency")  # in rising order
 
 
@@ -109,7 +108,7 @@ _CONTEXT_KEYS = {"negation_window_words": int, "pseudo": list, "terminators": li
 
 @lru_cache(maxsize=1)
 def _catalogue() -> dict:
-    return read_catalogue(DATA / "red_flags.json")
+    return read_catalogue(DATA_DIR / "red_flags.json")
 
 
 def read_catalogue(path: Path) -> dict:
@@ -157,7 +156,7 @@ def red_flags() -> tuple[RedFlag, ...]:
 
 @lru_cache(maxsize=1)
 def context_rules() -> ContextRules:
-    data = read_context_rules(DATA / "context_rules.json")
+    data = read_context_rules(DATA_DIR / "context_rules.json")
     safety = _catalogue()["routine_safety_net"]
     return ContextRules(
         negation_window=data["negation_window_words"],

@@ -7,6 +7,8 @@ import pytest
 from bot.errors import BackBotError, RuleFileError
 from bot.settings import DATA_DIR
 from bot.understand.kinds import kinds, question_kind, read_kinds, shown_question
+from bot.understand.red_flag_meaning import read_examples
+from bot.understand.screening import read_screening
 from bot.understand.triage import read_catalogue, read_context_rules
 
 #: The kinds of question the README promises, plus the fallback and "tell me more".
@@ -42,6 +44,9 @@ def rewritten(tmp_path, name, change):
     ("red_flags.json", read_catalogue, lambda d: d["flags"][2].pop("sign"), "sign"),
     ("context_rules.json", read_context_rules, lambda d: d.update(negation_window=4), "negation_window"),
     ("context_rules.json", read_context_rules, lambda d: d["negated"].update(fowrard=[]), "negated.fowrard"),
+    ("screening.json", read_screening, lambda d: d["situations"][0].update(patern=[]), "patern"),
+    ("screening.json", read_screening, lambda d: d["situations"][0]["ask"].append("fevr"), "fevr"),
+    ("red_flag_examples.json", read_examples, lambda d: d.update(treshold=0.6), "treshold"),
 ])
 def test_a_mistyped_key_is_an_error_naming_the_file_and_the_key(tmp_path, name, reader, change, key):
     path = rewritten(tmp_path, name, change)
@@ -52,5 +57,6 @@ def test_a_mistyped_key_is_an_error_naming_the_file_and_the_key(tmp_path, name, 
 
 def test_the_shipped_rule_files_pass_their_checks():
     for name, reader in (("question_kinds.json", read_kinds), ("red_flags.json", read_catalogue),
-                         ("context_rules.json", read_context_rules)):
+                         ("context_rules.json", read_context_rules), ("screening.json", read_screening),
+                         ("red_flag_examples.json", read_examples)):
         assert reader(DATA_DIR / name)  # raises if not
