@@ -21,7 +21,8 @@ from .retrieval.search import search as retrieve
 from .settings import Settings
 from .timing import stage
 from .understand import screening
-from .understand.triage import TriageResult, normalise, safety_net_advice, screening_asked, triage, user_turns
+from .understand.red_flags import normalise, safety_net_advice
+from .understand.triage import TriageResult, screening_asked, triage, user_turns
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from .understand.dialogue import clean_history  # noqa: E402
 from .tools.feedback import Vote, record_vote  # noqa: E402
 from .compose.page_view import about_sources_markdown, page_markdown  # noqa: E402
 from .settings import Settings  # noqa: E402
-from .understand.triage import warning_signs  # noqa: E402
+from .understand.red_flags import warning_signs  # noqa: E402
 
 log = logging.getLogger("backbot.page")
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from ..retrieval.search import Hit
 from ..settings import Settings
-from ..understand.triage import Escalation, warning_signs
+from ..understand.red_flags import warning_signs
+from ..understand.triage import Escalation
 
 DISCLAIMER = (
     "BackBot shares general information from the articles listed, not medical advice. "

@@ -69,7 +69,7 @@ def read_examples(path: Path = EXAMPLES_FILE, flag_ids: set[str] | None = None) 
 def example_bank(model, path: Path = EXAMPLES_FILE, threshold: float | None = None,
                  margin: float | None = None) -> ExampleBank:
     """The bank with its vectors (encoded once per model and file)."""
-    from .triage import red_flags
+    from .red_flags import red_flags
 
     data = read_examples(path, {f.id for f in red_flags()})
     labels, texts = [], []

@@ -9,7 +9,7 @@ from bot.settings import DATA_DIR
 from bot.understand.kinds import kinds, question_kind, read_kinds, shown_question
 from bot.understand.red_flag_meaning import read_examples
 from bot.understand.screening import read_screening
-from bot.understand.triage import read_catalogue, read_context_rules
+from bot.understand.red_flags import read_catalogue, read_context_rules
 
 #: The kinds of question the README promises, plus the fallback and "tell me more".
 PROMISED = {"causes", "howto", "relief", "prevention", "duration", "see_doctor", "definition", "general", "more"}

@@ -124,7 +124,7 @@ def test_warning_signs_name_every_catalogue_flag(chatbot):
     """One source of truth: the reply and the page list every flag's sign from the catalogue."""
     from bot.page import warning_signs_markdown
     from bot.compose.answer import escape_markdown
-    from bot.understand.triage import red_flags
+    from bot.understand.red_flags import red_flags
 
     reply = chatbot.reply("what are the warning signs I should look out for?").text
     page = warning_signs_markdown(chatbot.settings)
