@@ -89,7 +89,20 @@ TESTS_DATA = Path("tests") / "data"
 _FROM_CHECKOUT = " (the default sets are in tests/data of a checkout of the repository; give the files)"
 
 #: The triage sets `eval --triage` reads by default, side by side.
-TRIAGE_SETS = ("triage_real_dev.jsonl", "triage_real_heldout.jsonl", "triage_vignettes.jsonl", "triage_heldout.jsonl")
+TRIAGE_SETS = ("triage_real_dev.jsonl", "triage_real_heldout.jsonl", "triage_real_fresh.jsonl",
+               "triage_vignettes.jsonl", "triage_heldout.jsonl")
+
+
+def _print_leave_one_set_out(sets: dict, model) -> None:
+    from .tools import evaluation as ev
+
+    print("\nLeave one set out (fitted on the others, measured on the one left out):\n")
+    print("| set left out | threshold | margin | sensitivity | emergencies | specificity |\n| --- | --- | --- | --- | --- | --- |")
+    folds = ev.cross_validate_meaning_detector(sets, model)
+    for name, t, m, r in folds:
+        print(f"| {name} | {t:.2f} | {m:.2f} | {r.sensitivity:.3f} | {r.emergency_sensitivity:.3f} | {r.specificity:.3f} |")
+    r = ev.pool_reports([r for *_, r in folds])
+    print(f"| **all, pooled** | | | {r.sensitivity:.3f} | {r.emergency_sensitivity:.3f} | {r.specificity:.3f} |")
 
 
 def _eval_triage(args, tests) -> int:
@@ -114,6 +127,8 @@ def _eval_triage(args, tests) -> int:
         for t, m, r in ev.fit_meaning_detector(vignettes, model)[:15]:
             print(f"| {t:.2f} | {m:.2f} | {r.sensitivity:.3f} | {r.emergency_sensitivity:.3f} | {r.specificity:.3f} |")
         print("\nBest first. Set 'threshold' and 'margin' in bot/data/red_flag_examples.json; fit on development data only.")
+        if len(paths) > 1:
+            _print_leave_one_set_out({p.name: ev.load_vignettes(p) for p in paths}, model)
         return 0
     reports = [(p.name, ev.evaluate_triage(ev.load_vignettes(p), model)) for p in paths]
     detectors = "catalogue only" if args.catalogue_only else "catalogue + meaning"

@@ -215,6 +215,9 @@ class TriageReport:
     level_agreement: float  # share of escalating vignettes given the labelled level
     misclassified: list[tuple[str, str | None, str | None]]  # (messages, expected, got)
     families: dict[str, tuple[int, int]] = field(default_factory=dict)  # family -> (right, of)
+    positives: int = 0  # how many must escalate, of them emergencies, and how many must not:
+    emergencies: int = 0  # the weights that pool reports of several sets
+    negatives: int = 0
 
 
 def load_vignettes(path: Path) -> list[dict]:
@@ -274,6 +277,9 @@ def evaluate_triage(vignettes: list[dict], model=None, bank=None) -> TriageRepor
         level_agreement=level_ok / max(1, pos),
         misclassified=wrong,
         families={k: (a, b) for k, (a, b) in sorted(families.items())},
+        positives=pos,
+        emergencies=emerg,
+        negatives=neg,
     )
 
 
@@ -294,5 +300,41 @@ def fit_meaning_detector(vignettes: list[dict], model, min_specificity: float = 
         for m in margins:
             r = evaluate_triage(vignettes, model, dataclasses.replace(base, threshold=t, margin=m))
             points.append((t, m, r))
-    return sorted(points, key=lambda p: (p[2].specificity < min_specificity, -p[2].sensitivity,
-                                         -p[2].emergency_sensitivity, -p[2].specificity))
+    return sorted(points, key=lambda p: _fit_rank(p[2], min_specificity))
+
+
+def _fit_rank(r: TriageReport, min_specificity: float) -> tuple:
+    """Best first: specificity kept at the floor, then sensitivity, emergencies, specificity."""
+    return (r.specificity < min_specificity, -r.sensitivity, -r.emergency_sensitivity, -r.specificity)
+
+
+def pool_reports(reports: list[TriageReport]) -> TriageReport:
+    """Several sets' reports as one (rates weighted by each set's counts; no message lists)."""
+    pos, emerg, neg = (sum(getattr(r, k) for r in reports) for k in ("positives", "emergencies", "negatives"))
+    weighted = lambda k, w: sum(getattr(r, k) * getattr(r, w) for r in reports) / max(1, sum(getattr(r, w) for r in reports))
+    return TriageReport(sum(r.n for r in reports), weighted("sensitivity", "positives"),
+                        weighted("emergency_sensitivity", "emergencies"), weighted("specificity", "negatives"),
+                        weighted("level_agreement", "positives"), [], {}, pos, emerg, neg)
+
+
+def cross_validate_meaning_detector(sets: dict[str, list[dict]], model, min_specificity: float = 0.90,
+                                    thresholds=None, margins=None) -> list[tuple[str, float, float, TriageReport]]:
+    """Leave one set out: for each set, the threshold and margin that fit the other sets best
+    (as `fit_meaning_detector` ranks them), and that point's report on the set left out. The
+    held-out reports, pooled, estimate how the fitted decision does on data it was not fitted
+    on (the example bank and the rules are not refitted per fold: see docs/triage.md)."""
+    import dataclasses
+
+    from ..understand.red_flag_meaning import example_bank
+
+    base = example_bank(model)
+    thresholds = thresholds or [round(0.56 + 0.02 * i, 2) for i in range(8)]
+    margins = margins or [0.0, 0.02, 0.04, 0.06]
+    grid = {(t, m): {name: evaluate_triage(vs, model, dataclasses.replace(base, threshold=t, margin=m))
+                     for name, vs in sets.items()} for t in thresholds for m in margins}
+    folds = []
+    for held in sets:
+        best = min(grid, key=lambda p: _fit_rank(pool_reports([r for n, r in grid[p].items() if n != held]),
+                                                 min_specificity))
+        folds.append((held, best[0], best[1], grid[best][held]))
+    return folds

@@ -45,6 +45,7 @@ class ContextRules:
     misspelt: re.Pattern  # whole words of `spellings`
     loss_of_function: re.Pattern  # "can not", "no feeling": negations that are the sign itself
     clause_denials: re.Pattern  # "... fine", "... normal" closing a clause that matched by meaning
+    state_denials: re.Pattern  # "feels fine when I sit": anywhere in a clause that matched by meaning
 
 
 MODIFIERS = ("negated", "historical", "other_experiencer", "hypothetical", "informational")
@@ -60,6 +61,7 @@ _FLAG_KEYS = {"id": str, "level": str, "category": str, "reason": str, "sign": s
 _FLAG_OPTIONAL = {"patterns": list, "all_of": list, "history_is_the_flag": bool, "crisis": bool}
 _CONTEXT_KEYS = {"negation_window_words": int, "pseudo": list, "terminators": list, "help_obtained": list,
                  "asks_about_red_flags": list, "spellings": dict, "loss_of_function": list, "clause_denials": list,
+                 "state_denials": list,
                  **{m: dict for m in ("negated", "historical", "other_experiencer", "hypothetical", "informational")}}
 
 
@@ -130,6 +132,9 @@ def context_rules() -> ContextRules:
         loss_of_function=_alternation(data["loss_of_function"]),
         clause_denials=re.compile(r"(?<![\w'])(?:" + "|".join(sorted(data["clause_denials"], key=len, reverse=True))
                                   + r")(?:\s*[,.;!]|\W*$)"),
+        # ...unless a change follows: "my bladder was fine until this morning".
+        state_denials=re.compile(r"(?<![\w'])(?:" + "|".join(data["state_denials"])
+                                 + r")(?![\w'])(?!,? (until|till|up until|up to|before|then|otherwise|apart|except|other than)\b)"),
     )
 
 

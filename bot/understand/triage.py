@@ -58,6 +58,7 @@ class TriageResult:
 # A negated verb inside a match ("my legs are not weak") negates it, while a negation that is
 # part of the flag ("can not feel", "do not feel when I wipe") does not.
 _NEGATED_INSIDE = re.compile(r"\b(is|are|was|were|am|feel|feels|felt) (not|never)\b")
+_OWN_NEGATION = re.compile(r"(no|not|nothing|never)\b")
 
 
 def _clause_bounds(sentence: str, rules: ContextRules) -> list[int]:
@@ -159,6 +160,10 @@ def _catalogue_findings(message: str, turn: int, splitter: PunktSentenceTokenize
                             break
                         prepared = prepared or _prepare(sentence, rules)
                         mod = modifier_for(prepared, m.start(), m.end(), rules, flag)
+                        if mod == "negated" and _OWN_NEGATION.match(m.group()):
+                            # "I have not slept, no position helps": a phrasing that carries its
+                            # own negation is a sign of its own, not the object of an earlier one.
+                            mod = ""
                         if not mod and _NEGATED_INSIDE.search(m.group()):
                             mod = "negated"
                         if not mod:
@@ -187,7 +192,7 @@ def clause_modifier(clause: str, flag: RedFlag) -> str:
     # (", it is just tight" ends no scope here: the clause was cut where the text allows).
     ends_scope = any(prepared.masked[max(0, m.start() - 1)] != "," for m in rules.terminators.finditer(prepared.masked))
     if (fwd and fwd.search(opening) and not ends_scope) or (bwd and bwd.search(prepared.masked)) or (
-            rules.clause_denials.search(prepared.masked)):
+            rules.clause_denials.search(prepared.masked)) or rules.state_denials.search(prepared.masked):
         return "negated"
     end = len(masked)
     for found in (modifier_for(prepared, end, end, rules, flag), modifier_for(prepared, 0, 0, rules, flag)):

@@ -81,6 +81,22 @@ def test_flags_accumulate_and_remind_until_help():
     assert triage("how do I stretch?", h2).escalation is None
 
 
+def test_a_phrasing_with_its_own_negation_is_not_negated_by_an_earlier_one():
+    e = triage("I haven't slept at all, no position helps and my back is agony").escalation
+    assert e is not None and e.level == "urgent"
+
+
+def test_a_degree_word_is_not_a_negation():
+    history = [{"role": "user", "content": "I'm 83 and still do my own garden"}, {"role": "assistant", "content": "..."}]
+    e = triage("a little wobble off the kerb, not far, landed on my hip and my back aches", history).escalation
+    assert e is not None and e.level == "urgent"
+
+
+def test_an_age_opening_the_message_counts():
+    e = triage("79 and slipped on the bathroom tiles, my lower back hurts when I stand").escalation
+    assert e is not None and e.level == "urgent"
+
+
 @pytest.mark.parametrize("typed", ["i cnat controll my bladder", "numbess in my groyn", "I cant pee"])
 def test_common_misspellings_are_understood(typed):
     e = triage(typed).escalation
@@ -186,6 +202,14 @@ def test_both_detectors_together_leave_hard_negatives_alone(model, message):
     assert triage(message, model=model).escalation is None
 
 
+@pytest.mark.parametrize("message", [
+    "no numbness or anything, just that one sore spot, feels fine when I'm sitting still",
+    "no headache and I can touch my chin to my chest fine, it's just turning sideways that's sore",
+])
+def test_saying_a_part_works_is_not_the_sign(model, message):
+    assert triage(message, model=model).escalation is None
+
+
 def _vignettes(name):
     from bot.tools.evaluation import load_vignettes
 
@@ -207,7 +231,8 @@ def test_our_own_vignettes_stay_perfect(model, names):
 #: 0.98 / 0.95 / 0.90 on data nobody tuned on; these floors catch regressions on tuned data.
 REACHED = {
     "triage_real_dev.jsonl": (0.98, 0.97, 0.95),
-    "triage_real_heldout.jsonl": (0.88, 0.83, 0.83),
+    "triage_real_heldout.jsonl": (0.93, 0.90, 0.84),
+    "triage_real_fresh.jsonl": (0.90, 0.82, 0.91),
 }
 
 
