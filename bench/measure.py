@@ -6,6 +6,7 @@ over to other machines; absolute figures are for context.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -68,19 +69,40 @@ def encode_throughput(model, texts: list[str], batch_size: int) -> float:
 # ---------------------------------------------------------------- replies
 
 
+@contextlib.contextmanager
+def counted_model_calls(model):
+    """Counts the calls of `model.encode` (each a forward pass of one small batch in a reply)
+    while active; the model is left as it was."""
+    count = [0]
+    real = model.encode
+
+    def encode(*args, **kwargs):
+        count[0] += 1
+        return real(*args, **kwargs)
+
+    model.encode = encode
+    try:
+        yield count
+    finally:
+        del model.encode  # the instance attribute; the class's method shows through again
+
+
 def reply_latency(bot, questions: list[str]) -> dict:
-    """Chatbot.reply over the questions, with the time of each stage."""
+    """Chatbot.reply over the questions, with the time of each stage and the model calls made."""
     bot.reply(questions[0])  # warm up
-    totals, stages = [], {}
+    totals, stages, calls = [], {}, []
     for q in questions:
         timings: dict = {}
-        t = time.perf_counter()
-        bot.reply(q, timings=timings)
-        totals.append(time.perf_counter() - t)
+        with counted_model_calls(bot.model) as count:
+            t = time.perf_counter()
+            bot.reply(q, timings=timings)
+            totals.append(time.perf_counter() - t)
+        calls.append(count[0])
         for name, seconds in timings.items():
             stages.setdefault(name, []).append(seconds)
     return {
         "reply": percentiles(totals),
+        "model_calls": {"p50": float(np.median(calls)), "mean": float(np.mean(calls))},
         "stages": {name: {"p50_ms": float(np.median(v) * 1000), "mean_ms": float(np.mean(v) * 1000), "n": len(v)}
                    for name, v in stages.items()},
     }

@@ -13,7 +13,7 @@ from .compose import selection as S
 from .corpus.chunking import sentence_units
 from .understand.kinds import lead_in, search_hint
 from .understand.dialogue import asked_parts, clean_history, clean_text, named_exercise, speaks_of_own_pain, understand
-from .index.embedding import VectorCache
+from .index.embedding import VectorCache, recent_passes
 from .index.store import LoadedIndex, current_version_dir, load_index
 from .retrieval.rerank import TokenVectorCache
 from .retrieval.search import Hit, in_scope, threshold
@@ -71,9 +71,8 @@ class Chatbot:
     # ------------------------------------------------------------ search
 
     def embed_query(self, query: str):
-        from .index.embedding import encode
-
-        return encode(self.model, [query])[0]
+        # The pass triage made of the same text, if it made one (`recent_passes`).
+        return recent_passes(self.model, [query]).vectors()[0]
 
     def search(self, query: str, k: int | None = None, method: str | None = None, index: LoadedIndex | None = None,
                timings: dict | None = None) -> list[Hit]:

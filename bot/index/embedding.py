@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..settings import DEFAULT_MODEL
 from ..errors import ModelError
+
+if TYPE_CHECKING:  # imported lazily at run time: torch costs seconds to import
+    import torch
 
 
 
@@ -57,6 +62,67 @@ def encode(model, texts: list[str], batch_size: int = 64, progress: bool = False
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class ForwardPass:
+    """The model's outputs for one batch of texts, in the batch's order (torch tensors, CPU)."""
+    pooled: "torch.Tensor"  # (texts, dim): the mean of each text's token vectors, not normalised
+    tokens: tuple  # each text's token vectors, [CLS] to [SEP], padding trimmed
+
+    def vectors(self) -> np.ndarray:
+        """The normalised pooled vectors: bit for bit what `encode` gives for the same batch
+        (sentence-transformers normalises the same way)."""
+        import torch
+
+        return np.ascontiguousarray(torch.nn.functional.normalize(self.pooled, p=2, dim=1).numpy(), dtype=np.float32)
+
+
+class RecentPasses:
+    """The forward passes of the last few small batches, keyed by the batch exactly as sent.
+
+    A one-sentence question is encoded three times in a reply: as the meaning detector's
+    clause, as the search query and as the answer's asked part. It is the same text in the
+    same one-text batch each time, so one pass serves all three. The key is the whole batch,
+    not each text: padding next to a longer text changes a vector in its last bits, and
+    reusing a pass must give exactly the vectors a new one would."""
+
+    def __init__(self, capacity: int = 8, max_texts: int = 16, batch_size: int = 64):
+        self.capacity = capacity  # a reply needs its last two or three; replies run two at a time
+        self.max_texts = max_texts  # larger batches (a long pasted message) are encoded, not kept
+        self.batch_size = batch_size
+        self._items: OrderedDict[tuple, ForwardPass] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, model, texts: list[str]) -> ForwardPass:
+        key = (id(model), tuple(texts))
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        done = forward(model, texts, self.batch_size)
+        if len(texts) <= self.max_texts:
+            with self._lock:
+                self._items[key] = done
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        return done
+
+
+def forward(model, texts: list[str], batch_size: int = 64) -> ForwardPass:
+    """One forward pass of `texts` (in batches of `batch_size`, as `encode` makes them)."""
+    import torch
+
+    out = model.encode(list(texts), batch_size=batch_size, output_value=None, convert_to_numpy=False)
+    # Each text's outputs are views of its batch's tensors: copies, so a kept pass holds no padding.
+    tokens = tuple(o["token_embeddings"][: int(o["attention_mask"].sum())].clone() for o in out)
+    pooled = torch.stack([o["sentence_embedding"] for o in out]) if out else torch.zeros((0, model.get_embedding_dimension()))
+    return ForwardPass(pooled, tokens)
+
+
+#: The passes of this process's recent small batches (`RecentPasses`).
+recent_passes = RecentPasses()
+
+
 class VectorCache:
     """Vectors of short texts (clauses for triage, sentences for answers), encoded in one batch
     for those not seen yet and kept in a bounded, least-recently-used cache. Replies run two at
@@ -77,7 +143,7 @@ class VectorCache:
                     found[t] = v
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            fresh = encode(model, missing)
+            fresh = recent_passes(model, missing).vectors()
             with self._lock:
                 for t, v in zip(missing, fresh):
                     found[t] = v

@@ -18,6 +18,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..index.embedding import recent_passes
+
 
 def _normalised(v) -> np.ndarray:
     v = v.detach().cpu().numpy().astype(np.float32)
@@ -39,10 +41,10 @@ def token_vectors(model, texts: list[str]) -> list[np.ndarray]:
 
 def encode_query(model, text: str) -> tuple[np.ndarray, np.ndarray]:
     """The question's pooled, normalised vector (what `embedding.encode` gives) and its token
-    vectors, from one forward pass: a second pass would double the reply's main cost."""
-    out = model.encode([text], output_value=None, convert_to_numpy=False)[0]
-    n = int(out["attention_mask"].sum())
-    return _normalised(out["sentence_embedding"]), _inner(_normalised(out["token_embeddings"][:n]))
+    vectors, from one forward pass: a second pass would double the reply's main cost. The pass
+    is the one triage already made of the same text, when it made one (`recent_passes`)."""
+    done = recent_passes(model, [text])
+    return _normalised(done.pooled[0]), _inner(_normalised(done.tokens[0]))
 
 
 def maxsim(query: np.ndarray, passage: np.ndarray) -> float:

@@ -1,6 +1,7 @@
 """End-to-end through `Chatbot`: the contract other tools rely on."""
 import re
 
+import numpy as np
 import pytest
 
 from bot.compose.answer import DISCLAIMER
@@ -146,3 +147,31 @@ def test_warning_signs_question_leads_with_the_signs(chatbot):
     assert r.escalation is None
     assert r.text.startswith("**Warning signs to know about.**") and "bladder" in r.text
     assert "don't cover that" not in r.text
+
+
+def test_a_one_sentence_question_goes_through_the_model_once(chatbot, monkeypatch):
+    """Triage's meaning detector, the search and the answer's scoring each need the question's
+    vector; each forward pass costs about as much as the rest of the reply together."""
+    question = "How do I ease a stiff upper back after painting the ceiling all weekend?"
+    batches = []
+    real = chatbot.model.encode
+
+    def counting(texts, *args, **kwargs):
+        batches.append([texts] if isinstance(texts, str) else list(texts))
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(chatbot.model, "encode", counting)
+    r = chatbot.reply(question)
+    assert r.answered and r.escalation is None  # it went through triage, the search and the answer
+    assert sum(question in batch for batch in batches) == 1
+
+
+def test_a_kept_forward_pass_gives_exactly_the_vectors_of_encoding_anew(chatbot):
+    from bot.index.embedding import RecentPasses, encode
+
+    # Texts of different lengths: the short one is padded in the batch, which changes its last bits.
+    texts = ["my neck is stiff", "my lower back has ached since I moved house, mostly when I bend to lift boxes"]
+    passes = RecentPasses(capacity=2)
+    assert np.array_equal(passes(chatbot.model, texts).vectors(), encode(chatbot.model, texts))
+    assert np.array_equal(passes(chatbot.model, texts[:1]).vectors(), encode(chatbot.model, texts[:1]))
+    assert np.array_equal(passes(chatbot.model, texts).vectors(), encode(chatbot.model, texts))  # kept, not mixed up
