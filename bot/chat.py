@@ -11,7 +11,7 @@ import numpy as np
 from .compose import answer as A
 from .compose import selection as S
 from .corpus.chunking import sentence_units
-from .understand.kinds import lead_in, search_hint
+from .understand.kinds import kinds, lead_in, search_hint
 from .understand.dialogue import asked_parts, clean_history, clean_text, named_exercise, speaks_of_own_pain, understand
 from .index.embedding import VectorCache, recent_passes
 from .index.store import LoadedIndex, current_version_dir, load_index
@@ -31,6 +31,12 @@ sentence_vectors = VectorCache()
 
 
 _SENTENCE_IDS: dict[str, dict[str, int]] = {}
+
+
+#: Question kinds whose answer is one fact (a hold time, a count) that a follow-up may ask for
+#: again. A "why?" is not among them: its cue ("from", "because") is in too many sentences, and
+#: the person asking "why?" again wants more than the cause already quoted.
+RECALLED_KINDS = ("duration",)
 
 
 def index_sentence_ids(index: LoadedIndex) -> dict[str, int]:
@@ -184,7 +190,8 @@ class Chatbot:
         query = f"{u.query} {search_hint(u.kind)}" if u.resolved_from and not more else u.query
         hits = self.search(query, k=k, index=index, timings=timings)
         with stage(timings, "composition"):
-            return self._compose(index, u, t, hits, esc, alert, lead_parts, A.quoted_before(history))
+            return self._compose(index, u, t, hits, esc, alert, lead_parts, A.quoted_before(history),
+                                 self._recalled(index, u, history))
 
     def _triage_text(self, message: str) -> str:
         cap = self.settings.max_triage_chars
@@ -193,7 +200,23 @@ class Chatbot:
         tail = min(10_000, cap // 2)
         return f"{message[: cap - tail]}. {message[-tail:]}"
 
-    def _compose(self, index, u, t, hits, esc, alert, lead_parts, seen):
+    def _recalled(self, index: LoadedIndex, u, history: list[dict]) -> list[tuple[str, Hit]]:
+        """A follow-up that asks for what the last answer already quoted ("how long should I
+        hold it?" after the stretch and its hold time) gets that sentence again, first, rather
+        than "the articles don't say" and filler. Only for kinds that ask for something
+        specific (`RECALLED_KINDS`), and only a sentence with the kind's cue."""
+        k = kinds().get(u.kind)
+        if not u.resolved_from or u.intent == "more" or u.kind not in RECALLED_KINDS or not k or not k.cue:
+            return []  # "what else?" wants what was not quoted yet
+        ids = index_sentence_ids(index)
+        for s in A.last_quoted(history):
+            i = ids.get(s)
+            if k.cue.search(s) and i is not None and index.sentence_owners[i]:
+                chunk = index.chunks[index.sentence_owners[i][0]]
+                return [(s, Hit(chunk.doc_id, chunk.chunk_id, chunk.title, chunk.text, 0.0, chunk))]
+        return []
+
+    def _compose(self, index, u, t, hits, esc, alert, lead_parts, seen, recalled=()):
         more = u.intent == "more"
         limit = self.settings.more_sentences if more else self.settings.answer_sentences
         covered = in_scope(hits, threshold(self.settings)) or (
@@ -219,6 +242,12 @@ class Chatbot:
                                        next_hit=lambda h: S.next_hit(index, h), ranks=ranks,
                                        meaning=self._meaning(index, u.query, passages), weights=self.weights)
                     if covered else [])
+        if recalled and (not selected or S.partly_answered_note(
+                u.kind, [s for s, _ in selected], u.query, weight, [h.text for _, h in selected])):
+            # Nothing new answers it, but the last answer did: that sentence again, and of the
+            # new ones only those that answer the same way (a count, a time), not filler.
+            cue = kinds()[u.kind].cue
+            selected = list(recalled) + [x for x in selected if cue.search(x[0]) and x not in recalled][: limit - 1]
         if not selected and covered and (more or any(seen(h.text[a:b]) for h in hits for a, b, _ in h.chunk.sentences)):
             # Everything relevant was quoted already: say so rather than repeat it or quote filler.
             return self._plain(lead_parts + [A.NOTHING_NEW], esc, "exhausted", u.query, alert)

@@ -108,6 +108,12 @@ def quoted_before(history: list[dict]):
     return lambda sentence: _fold(sentence) in quoted
 
 
+def last_quoted(history: list[dict]) -> list[str]:
+    """The sentences the last reply quoted, in order (from its state; none without state)."""
+    last = [m for m in history if m["role"] == "assistant"][-1:]
+    return [q for m in last for q in ((m.get("state") or {}).get("quoted") or ()) if isinstance(q, str)]
+
+
 @dataclass(frozen=True)
 class Citation:
     number: int

@@ -175,3 +175,20 @@ def test_a_kept_forward_pass_gives_exactly_the_vectors_of_encoding_anew(chatbot)
     assert np.array_equal(passes(chatbot.model, texts).vectors(), encode(chatbot.model, texts))
     assert np.array_equal(passes(chatbot.model, texts[:1]).vectors(), encode(chatbot.model, texts[:1]))
     assert np.array_equal(passes(chatbot.model, texts).vectors(), encode(chatbot.model, texts))  # kept, not mixed up
+
+
+def test_a_follow_up_asking_what_the_last_answer_quoted_gets_that_sentence_again(chatbot):
+    """"How long should I hold it?" after an answer that quoted the hold time: the hold time,
+    first and cited, not "the articles don't say" and a sentence about something else."""
+    first = "my neck gets so stiff from looking at my laptop all day, are there any stretches I can do at my desk?"
+    r1 = chatbot.reply(first)
+    timed = [s for s, _ in r1.sentences if re.search(r"\b\d+ seconds\b", s)]
+    assert timed, "the first answer should quote a hold time"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": r1.text, "state": r1.state()}]
+    r2 = chatbot.reply("how long should I hold it?", history)
+    assert r2.sentences and r2.sentences[0][0] == timed[0]
+    assert "don't say" not in r2.text
+    assert all(re.search(r"\b(\d+|few|several|one|two|three|ten)\b", s) for s, _ in r2.sentences)
+    # Without the state (a client that kept only the text), nothing is recalled, and nothing breaks.
+    r3 = chatbot.reply("how long should I hold it?", [{"role": "user", "content": first}, {"role": "assistant", "content": r1.text}])
+    assert DISCLAIMER in r3.text
