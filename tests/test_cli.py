@@ -44,7 +44,13 @@ def test_build_on_any_folder(tmp_path):
 def test_eval_prints_the_three_methods_and_writes_a_report(built_index, tmp_path):
     settings, _ = built_index
     report = tmp_path / "eval.html"
-    p = run("eval", "--index", str(settings.index_dir), "--json", "--report", str(report))
+    # A slice of the seed questions, in scope and out: the whole set runs in `eval` itself and
+    # in tests/tools/test_evaluation.py; here it is the command and its outputs that are tested.
+    lines = (ROOT / "tests" / "data" / "questions.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    lines += (ROOT / "tests" / "data" / "scope.jsonl").read_text(encoding="utf-8").splitlines()[:4]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    p = run("eval", "--index", str(settings.index_dir), "--questions", str(questions), "--json", "--report", str(report))
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
     assert [m["method"] for m in data["methods"]] == ["dense", "bm25", "hybrid"]
