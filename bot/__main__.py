@@ -90,7 +90,7 @@ _FROM_CHECKOUT = " (the default sets are in tests/data of a checkout of the repo
 
 #: The triage sets `eval --triage` reads by default, side by side.
 TRIAGE_SETS = ("triage_real_dev.jsonl", "triage_real_heldout.jsonl", "triage_real_fresh.jsonl",
-               "triage_vignettes.jsonl", "triage_heldout.jsonl")
+               "triage_real_fresh2.jsonl", "triage_real_fresh3.jsonl", "triage_vignettes.jsonl", "triage_heldout.jsonl")
 
 
 def _print_leave_one_set_out(sets: dict, model) -> None:

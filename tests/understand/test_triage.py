@@ -233,6 +233,7 @@ REACHED = {
     "triage_real_dev.jsonl": (0.98, 0.97, 0.95),
     "triage_real_heldout.jsonl": (0.93, 0.90, 0.84),
     "triage_real_fresh.jsonl": (0.90, 0.82, 0.91),
+    "triage_real_fresh2.jsonl": (0.89, 0.92, 0.88),
 }
 
 
