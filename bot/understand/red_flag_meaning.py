@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import RuleFileError
 from ..index.embedding import VectorCache, encode
-from ..rule_files import check_keys, read_json
+from ..rule_files import check_keys, compile_regex, read_json
 from ..settings import DATA_DIR
 
 EXAMPLES_FILE = DATA_DIR / "red_flag_examples.json"
@@ -39,9 +39,16 @@ class ExampleBank:
     threshold: float
     margin: float
     flag_thresholds: tuple[tuple[str, float], ...] = ()  # flags that need less (or more) similarity
+    flag_requires: tuple[tuple[str, re.Pattern], ...] = ()  # words a clause must hold to match the flag
 
     def threshold_for(self, flag: str) -> float:
         return dict(self.flag_thresholds).get(flag, self.threshold)
+
+    def allows(self, flag: str, clause: str) -> bool:
+        """The model reads "pain down one leg" much like "pain down both legs": where a flag
+        turns on such a word, the clause must say it."""
+        need = dict(self.flag_requires).get(flag)
+        return need is None or bool(need.search(clause))
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,12 @@ def read_examples(path: Path = EXAMPLES_FILE, flag_ids: set[str] | None = None) 
     """The bank as data, checked: every flag key must be a catalogue flag id."""
     data = read_json(path)
     check_keys(path, data, "the file", {"threshold": (int, float), "margin": (int, float), "flags": dict, "not_flags": list},
-               {"flag_thresholds": dict})
+               {"flag_thresholds": dict, "flag_requires": dict})
+    for flag, pattern in data.get("flag_requires", {}).items():
+        compile_regex(path, f"flag_requires.{flag}", pattern)
     if flag_ids is not None:
-        bad = [k for k in list(data["flags"]) + list(data.get("flag_thresholds", {})) if k not in flag_ids]
+        bad = [k for k in list(data["flags"]) + list(data.get("flag_thresholds", {})) + list(data.get("flag_requires", {}))
+               if k not in flag_ids]
         if bad:
             raise RuleFileError(f"{path}: {bad[0]!r} under 'flags' is not a flag id of red_flags.json.")
     return data
@@ -81,7 +91,9 @@ def example_bank(model, path: Path = EXAMPLES_FILE, threshold: float | None = No
     return ExampleBank(tuple(labels), tuple(texts), encode(model, texts),
                        float(data["threshold"] if threshold is None else threshold),
                        float(data["margin"] if margin is None else margin),
-                       tuple((k, float(v)) for k, v in data.get("flag_thresholds", {}).items()))
+                       tuple((k, float(v)) for k, v in data.get("flag_thresholds", {}).items()),
+                       tuple((k, compile_regex(path, f"flag_requires.{k}", v, re.IGNORECASE))
+                             for k, v in data.get("flag_requires", {}).items()))
 
 
 def clause_spans(text: str, splitter, terminators: re.Pattern) -> list[tuple[int, int]]:
@@ -143,7 +155,9 @@ def match_clauses(bank: ExampleBank, clauses: list[str], vectors: np.ndarray) ->
     ordinary = labels == ""
     matches = []
     for c, row in enumerate(sims):
-        flag_rows = np.where(~ordinary)[0]
+        flag_rows = np.array([i for i in np.where(~ordinary)[0] if bank.allows(bank.labels[i], clauses[c])], dtype=int)
+        if not len(flag_rows):
+            continue
         best = int(flag_rows[np.argmax(row[flag_rows])])
         best_ordinary = float(row[ordinary].max()) if ordinary.any() else -1.0
         if row[best] >= bank.threshold_for(bank.labels[best]) and row[best] >= best_ordinary + bank.margin:

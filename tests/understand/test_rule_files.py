@@ -47,6 +47,8 @@ def rewritten(tmp_path, name, change):
     ("screening.json", read_screening, lambda d: d["situations"][0].update(patern=[]), "patern"),
     ("screening.json", read_screening, lambda d: d["situations"][0]["ask"].append("fevr"), "fevr"),
     ("red_flag_examples.json", read_examples, lambda d: d.update(treshold=0.6), "treshold"),
+    ("red_flag_examples.json", read_examples, lambda d: d["flag_requires"].update(bilateral_sciatica="(both"),
+     "flag_requires.bilateral_sciatica"),
 ])
 def test_a_mistyped_key_is_an_error_naming_the_file_and_the_key(tmp_path, name, reader, change, key):
     path = rewritten(tmp_path, name, change)

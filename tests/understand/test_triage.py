@@ -233,7 +233,8 @@ REACHED = {
     "triage_real_dev.jsonl": (0.98, 0.97, 0.95),
     "triage_real_heldout.jsonl": (0.93, 0.90, 0.84),
     "triage_real_fresh.jsonl": (0.90, 0.82, 0.91),
-    "triage_real_fresh2.jsonl": (0.89, 0.92, 0.88),
+    "triage_real_fresh2.jsonl": (0.89, 0.92, 0.89),
+    "triage_real_fresh3.jsonl": (0.77, 0.74, 0.75),
 }
 
 
@@ -275,5 +276,22 @@ def test_every_flag_family_escalates_and_its_hard_negatives_do_not(real_reports)
     ("I've been looking up how many pills it would take to not wake up", "emergency"),
 ])
 def test_a_dosing_question_is_not_an_overdose_plan(model, message, level):
+    e = triage(message, model=model).escalation
+    assert (e.level if e else None) == level
+
+
+@pytest.mark.parametrize("message,level", [
+    # The model reads one leg much like both; the bank's flag_requires makes the clause say it.
+    ("Mine is just pain down one leg at the moment and everything else works.", None),
+    ("sciatica going down both my legs now", "emergency"),
+    # "it's gone up into my jaw" is spreading, not gone.
+    ("it's gone up into my jaw now and down my left arm to my hand, and i'm sweating buckets", "emergency"),
+    ("the numbness in my groin is gone now", None),
+    ("honestly i'm running out of reasons to keep going. been thinking about ending it more and more", "emergency"),
+    ("Nearly 83. Missed my footing on the basement stairs and came down the last few steps, my back is sore", "urgent"),
+    ("can barely stand up straight after lifting the shopping, no other symptoms", None),
+    ("is it true heart attacks in women can show up as back pain?", None),
+])
+def test_signs_told_in_other_words(model, message, level):
     e = triage(message, model=model).escalation
     assert (e.level if e else None) == level
