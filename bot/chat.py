@@ -74,6 +74,12 @@ class Chatbot:
         index = load_index(settings)
         return cls(index, settings, load_model(settings.model))
 
+    def bank(self):
+        """The meaning detector's example bank, its vectors kept with the index between runs."""
+        from .understand.red_flag_meaning import example_bank
+
+        return example_bank(self.model, cache_dir=self.settings.index_dir / "cache")
+
     # ------------------------------------------------------------ search
 
     def embed_query(self, query: str):
@@ -127,7 +133,7 @@ class Chatbot:
         history = clean_history(history, max_chars=self.settings.max_message_chars * 10)
         # Triage reads the whole message: a red flag at the end of a long text still counts.
         with stage(timings, "triage"):
-            t = triage(self._triage_text(message), history, index.splitter, self.model)
+            t = triage(self._triage_text(message), history, index.splitter, self.model, self.bank())
         note = ""
         if len(message) > self.settings.max_message_chars:
             message = message[: self.settings.max_message_chars]

@@ -77,8 +77,10 @@ def read_examples(path: Path = EXAMPLES_FILE, flag_ids: set[str] | None = None) 
 
 @lru_cache(maxsize=4)
 def example_bank(model, path: Path = EXAMPLES_FILE, threshold: float | None = None,
-                 margin: float | None = None) -> ExampleBank:
-    """The bank with its vectors (encoded once per model and file)."""
+                 margin: float | None = None, cache_dir: Path | None = None) -> ExampleBank:
+    """The bank with its vectors (encoded once per model and file). With `cache_dir`, the
+    vectors are kept there between runs: the bank has hundreds of phrasings, and encoding them
+    would otherwise hold up the first reply of every `backbot ask` by seconds."""
     from .red_flags import red_flags
 
     data = read_examples(path, {f.id for f in red_flags()})
@@ -88,12 +90,44 @@ def example_bank(model, path: Path = EXAMPLES_FILE, threshold: float | None = No
         texts += examples
     labels += [""] * len(data["not_flags"])
     texts += data["not_flags"]
-    return ExampleBank(tuple(labels), tuple(texts), encode(model, texts),
+    return ExampleBank(tuple(labels), tuple(texts), _bank_vectors(model, texts, cache_dir),
                        float(data["threshold"] if threshold is None else threshold),
                        float(data["margin"] if margin is None else margin),
                        tuple((k, float(v)) for k, v in data.get("flag_thresholds", {}).items()),
                        tuple((k, compile_regex(path, f"flag_requires.{k}", v, re.IGNORECASE))
                              for k, v in data.get("flag_requires", {}).items()))
+
+
+def _bank_vectors(model, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+    if cache_dir is None:
+        return encode(model, texts)
+    import hashlib
+    import os
+
+    # The key holds the texts and the model's own vector of a probe text, so another model (or
+    # another version of it) never reads this model's vectors.
+    probe = encode(model, ["red flag example bank"])[0]
+    key = hashlib.sha1(probe.tobytes() + "\n".join(texts).encode("utf-8")).hexdigest()[:16]
+    file = Path(cache_dir) / f"red_flag_examples-{key}.npy"
+    try:
+        vectors = np.load(file)
+        if vectors.shape == (len(texts), probe.shape[0]):
+            return vectors
+    except (OSError, ValueError):
+        pass
+    vectors = encode(model, texts)
+    try:  # a cache that can't be written (a read-only index folder) costs time, nothing else
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, vectors)
+        os.replace(tmp, file)
+        for old in Path(cache_dir).glob("red_flag_examples-*.npy"):  # vectors of an edited bank
+            if old != file:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return vectors
 
 
 def clause_spans(text: str, splitter, terminators: re.Pattern) -> list[tuple[int, int]]:

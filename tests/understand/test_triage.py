@@ -1,5 +1,6 @@
 """Triage: rules one by one, both detectors together, and the labelled sets in tests/data."""
 
+import numpy as np
 import pytest
 
 from bot.understand.triage import triage
@@ -295,3 +296,17 @@ def test_a_dosing_question_is_not_an_overdose_plan(model, message, level):
 def test_signs_told_in_other_words(model, message, level):
     e = triage(message, model=model).escalation
     assert (e.level if e else None) == level
+
+
+def test_the_example_banks_vectors_are_kept_between_runs_and_survive_damage(model, tmp_path):
+    from bot.index.embedding import encode
+    from bot.understand.red_flag_meaning import example_bank
+
+    fresh = example_bank.__wrapped__  # past the in-process cache: as a new run would
+    bank = fresh(model, cache_dir=tmp_path)
+    kept = list(tmp_path.glob("*.npy"))
+    assert len(kept) == 1
+    assert np.allclose(bank.vectors, encode(model, list(bank.texts)), atol=1e-6)
+    kept[0].write_bytes(b"not an array")  # a damaged cache is encoded anew, not trusted
+    again = fresh(model, cache_dir=tmp_path)
+    assert np.allclose(again.vectors, bank.vectors, atol=1e-6)
