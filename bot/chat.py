@@ -143,6 +143,12 @@ class Chatbot:
         if esc and esc.level == "emergency" and not esc.ongoing:
             # An emergency is answered with what to do now and nothing else: no exercises.
             return self._plain([alert], esc, "escalation", alert=alert)
+        other = t.someone_else if esc is None else None
+        if other:
+            alert = A.render_someone_else(other, self.settings)
+            if other.level == "emergency":  # what to do for them now, and nothing else
+                return dataclasses.replace(self._plain([alert], None, "escalation_someone_else", alert=alert),
+                                           someone_else=other)
         lead_parts = [alert, note]
         with stage(timings, "query resolution"):
             u = understand(message, history)
@@ -157,6 +163,8 @@ class Chatbot:
         if screen:
             lead_parts = lead_parts + [A.render_screening(screen)]
         reply = self._answer(index, history, t, u, esc, alert, lead_parts, timings)
+        if other:
+            reply = dataclasses.replace(reply, someone_else=other)
         return dataclasses.replace(reply, screening=screen.ids) if screen else reply
 
     def _screening(self, message: str, history: list[dict], t: TriageResult, u) -> screening.Screening | None:

@@ -49,6 +49,10 @@ def test_an_emergency_has_the_level_the_number_and_no_exercises(api):
     assert r["escalation"]["level"] == "emergency" and r["escalation"]["call"] == "999"
     assert r["escalation"]["reasons"] and "999" in r["text"] and r["disclaimer"] in r["text"]
     assert r["citations"] == [] and not r["answered"]
+    assert r["someone_else"] is None
+    other = ask(client, "my mum says she can't feel her legs and she has wet herself, what do I do?")
+    assert other["escalation"] is None and other["someone_else"]["level"] == "emergency"
+    assert other["someone_else"]["call"] == "999" and "999" in other["text"]
 
 
 def test_a_follow_up_reads_the_history_the_api_returned(api):

@@ -139,6 +139,7 @@ class Reply:
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation number)
     alert: str = ""  # the escalation part of `text` (markdown), so a page can style it apart
     screening: tuple[str, ...] = ()  # the safety questions this reply asks (ids of data/screening.json)
+    someone_else: Escalation | None = None  # red flags told of another person (`alert` holds its box)
 
     def options(self) -> list[dict]:
         """One-tap answers for a page: each screening question's "yes", then "no"."""
@@ -217,6 +218,25 @@ def phone_link(number: str, label: str) -> str:
     """A markdown `tel:` link, so a phone can dial with one tap; plain text if no digits."""
     digits = re.sub(r"[^0-9+]", "", number)
     return f"[{label}](tel:{digits})" if digits else label
+
+
+def render_someone_else(e: Escalation, settings: Settings) -> str:
+    """Red flags told of another person: what to do for them, in their own box."""
+    call = phone_link(settings.emergency_number, f"call {escape_markdown(settings.emergency_number)}")
+    crisis = escape_markdown(settings.crisis_line)
+    reasons = "\n".join(f"- {escape_markdown(r)}" for r in e.reasons)
+    if e.crisis:
+        return ("## 💙 If someone you know is thinking of ending their life\n\n"
+                f"Stay with them if you can, and **{phone_link(settings.crisis_line, f'call or text {crisis}')}** "
+                f"(suicide and crisis line) together; if they are in immediate danger or have hurt themselves, **{call}**.")
+    if e.level == "emergency":
+        return ("## ⚠️ The person you describe may need help now\n\n"
+                f"What you describe can be a sign of a medical emergency. If it is happening now, **{call}** for "
+                "them or take them to the nearest emergency department. Don't wait to see if it passes.\n\n"
+                f"**Why:**\n{reasons}")
+    return ("## The person you describe should see a doctor today\n\n"
+            "What you describe should be checked by a doctor within 24 hours: they can call their doctor or an "
+            f"urgent care service. If it gets worse quickly, {call}.\n\n**Why:**\n{reasons}")
 
 
 def render_escalation(e: Escalation, settings: Settings) -> str:

@@ -14,8 +14,8 @@ from ..settings import Settings
 API_VERSION = 1
 
 
-def escalation_data(reply: Reply, settings: Settings) -> dict | None:
-    esc = reply.escalation
+def escalation_data(reply: Reply, settings: Settings, esc=None) -> dict | None:
+    esc = esc or reply.escalation
     if esc is None:
         return None
     return {"level": esc.level, "reasons": list(esc.reasons), "flags": list(esc.flags),
@@ -42,6 +42,8 @@ def reply_data(reply: Reply, settings: Settings, message: str, history: list[dic
         "sentences": [{"text": s, "citation": n} for s, n in reply.sentences],
         "citations": citation_data(reply),
         "escalation": escalation_data(reply, settings),
+        # Red flags told of another person ("my dad can't feel his legs"): same fields, or null.
+        "someone_else": escalation_data(reply, settings, reply.someone_else) if reply.someone_else else None,
         "options": [o["value"] for o in reply.options()],
         "disclaimer": reply.disclaimer,
         "history": [*history, *turn],

@@ -68,8 +68,9 @@ def page_markdown(reply: Reply) -> str:
         plain = render_sources(reply.citations)
         if plain in text:
             text = text.replace(plain, sources_html(reply.citations), 1)
-    if reply.alert and reply.escalation and reply.alert in text:
-        box = f'<div class="{alert_style(reply.escalation)}" role="alert">\n\n{reply.alert}\n\n</div>'
+    shown = reply.escalation or reply.someone_else
+    if reply.alert and shown and reply.alert in text:
+        box = f'<div class="{alert_style(shown)}" role="alert">\n\n{reply.alert}\n\n</div>'
         text = text.replace(reply.alert, box, 1)
     return text
 

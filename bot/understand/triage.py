@@ -16,6 +16,7 @@ says they got help.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -49,6 +50,7 @@ class Escalation:
 class TriageResult:
     escalation: Escalation | None
     asked_about: tuple[str, ...] = ()  # flags mentioned hypothetically or as a question
+    someone_else: Escalation | None = None  # this message tells of red flags in another person, now
     asks_about_red_flags: bool = False  # "what are the warning signs?"
     safety_net: bool = False  # pain for weeks / recurring: advise a check-up
     help_obtained: bool = False  # this message says they got help for an escalation raised earlier
@@ -232,6 +234,50 @@ def _affirmed_flags(findings: list[Finding]) -> list[RedFlag]:
     return [fl for fl in red_flags() if all((fl.id, g) in affirmed for g in range(len(fl.groups)))]
 
 
+#: Someone else's signs told in the third person, retold in the first, so that both detectors
+#: (whose phrasings and examples are in the first person) can read them: "he can't feel his
+#: legs and he's wet himself" -> "i can not feel my legs and i have wet myself". In order.
+_RELATIVE = (r"\bmy (mother|mum|mom|father|dad|husband|wife|partner|son|daughter|grandma|grandmother|grandad|"
+             r"grandfather|granny|nan|brother|sister|friend|neighbou?r|boyfriend|girlfriend)")
+_RETOLD = tuple((re.compile(a), b) for a, b in (
+    (_RELATIVE + r" is\b", "i am"),
+    (_RELATIVE + r" has\b", "i have"),
+    (_RELATIVE + r" (was|can|had|said|says|fell|slipped|tripped)\b", r"i \2"),
+    (r"\b(he|she)( has|'s|s)? (wet|soiled|lost|had|been|got|fallen|gone|started|stopped|passed|hurt)\b", r"i have \3"),
+    (r"\b(he|she) (is|'s|s)\b", "i am"),
+    (r"\b(he|she) has\b", "i have"),
+    (r"\b(he|she) does\b", "i do"),
+    (r"\b(he|she) says\b", "i say"),
+    (r"\b(he|she)\b", "i"),
+    (r"\b(himself|herself)\b", "myself"),
+    (r"\b(his|her)\b", "my"),
+    (r"\bhim\b", "me"),
+))
+_THIRD_PERSON = re.compile(r"\b(he|she|his|her|him|himself|herself|hes|shes)\b|" + _RELATIVE)
+
+
+def _told_of_someone_else(message: str, turn: int, splitter, model, bank) -> list[Finding]:
+    """Findings of a message about another person's signs, read as if told in the first person
+    (marked `other_experiencer`: they are not the person's own)."""
+    text = normalise(message)
+    if not _THIRD_PERSON.search(text):
+        return []
+    text = re.sub(r"\b(he|she)s\b", r"\1 is", text)  # "hes wet himself", "shes fallen"
+    for pattern, first_person in _RETOLD:
+        text = pattern.sub(first_person, text)
+    return [dataclasses.replace(f, modifier="other_experiencer") for f in find_flags(text, turn, splitter, model, bank)
+            if f.modifier in ("", "other_experiencer")]
+
+
+def _someone_elses_flags(findings: list[Finding]) -> list[RedFlag]:
+    """Flags told of another person ("my dad can't feel his legs and has wet himself"): they are
+    not the person's own, so they raise no escalation of theirs, but someone may need help now."""
+    other = {(f.flag, f.group) for f in findings if f.modifier == "other_experiencer"}
+    told = other | {(f.flag, f.group) for f in findings if not f.modifier}
+    return [fl for fl in red_flags() if any((fl.id, g) in other for g in range(len(fl.groups)))
+            and all((fl.id, g) in told for g in range(len(fl.groups)))]
+
+
 def _help_obtained(message: str) -> bool:
     rules = context_rules()
     text = normalise(message)
@@ -327,6 +373,8 @@ def triage(message: str, history: list[dict] | None = None, splitter: PunktSente
     return TriageResult(
         escalation=escalation,
         asked_about=asked,
+        someone_else=None if escalation and not escalation.ongoing else _escalation(_someone_elses_flags(
+            now + _told_of_someone_else(message, len(earlier), splitter, model, bank)), ongoing=False),
         asks_about_red_flags=bool(asked) or any(p.search(text) for p in rules.asks_about_red_flags),
         safety_net=any(p.search(text) for p in rules.safety_net),
         help_obtained=current_help and bool(past_flags) and escalation is None,

@@ -192,3 +192,14 @@ def test_a_follow_up_asking_what_the_last_answer_quoted_gets_that_sentence_again
     # Without the state (a client that kept only the text), nothing is recalled, and nothing breaks.
     r3 = chatbot.reply("how long should I hold it?", [{"role": "user", "content": first}, {"role": "assistant", "content": r1.text}])
     assert DISCLAIMER in r3.text
+
+
+def test_an_emergency_told_of_someone_else_says_what_to_do_for_them(chatbot):
+    first = "my dad is 78 and slipped on the path yesterday. what stretches can I do for my own stiff neck?"
+    r1 = chatbot.reply(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": r1.text, "state": r1.state()}]
+    r = chatbot.reply("dad just said he can't really feel his legs since this morning and he's wet himself", history)
+    assert r.escalation is None and r.someone_else is not None and r.someone_else.level == "emergency"
+    assert chatbot.settings.emergency_number in r.text and not r.citations and DISCLAIMER in r.text
+    assert not EXERCISE_WORDS.search(r.text.split("---")[0])
+    assert "don't cover" not in r.text

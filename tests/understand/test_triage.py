@@ -235,7 +235,7 @@ REACHED = {
     "triage_real_heldout.jsonl": (0.93, 0.90, 0.84),
     "triage_real_fresh.jsonl": (0.90, 0.82, 0.91),
     "triage_real_fresh2.jsonl": (0.89, 0.92, 0.89),
-    "triage_real_fresh3.jsonl": (0.77, 0.74, 0.75),
+    "triage_real_fresh3.jsonl": (0.77, 0.74, 0.79),
 }
 
 
@@ -310,3 +310,17 @@ def test_the_example_banks_vectors_are_kept_between_runs_and_survive_damage(mode
     kept[0].write_bytes(b"not an array")  # a damaged cache is encoded anew, not trusted
     again = fresh(model, cache_dir=tmp_path)
     assert np.allclose(again.vectors, bank.vectors, atol=1e-6)
+
+
+@pytest.mark.parametrize("message,level", [
+    ("also dad just said he cant really feel his legs properly since this morning and hes wet himself, is that the fall?",
+     "emergency"),
+    ("my son's got a stiff neck and a rash that doesn't fade under a glass and he's really drowsy", "emergency"),
+    ("my dad is 78 and he slipped on the path yesterday, his back is sore when he moves", "urgent"),
+    ("my husband had a bad back last year but he's fine now", None),
+    ("my wife has had back pain for a week, she says it's sore when she bends, what helps?", None),
+])
+def test_signs_told_of_someone_else_are_theirs_not_the_persons(model, message, level):
+    t = triage(message, model=model)
+    assert t.escalation is None  # not the person's own emergency...
+    assert (t.someone_else.level if t.someone_else else None) == level  # ...but someone may need help
