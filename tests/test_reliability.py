@@ -307,7 +307,7 @@ def test_a_full_queue_says_busy_at_once(built_index, reliability_report, tmp_pat
     from gradio_client import Client
 
     settings, _ = built_index
-    slow = "my back is stiff. " * 20_000  # triage reads it all: a reply that keeps the worker busy a moment
+    slow = "my back is stiff. " * 8_000  # triage reads it all: a reply that keeps the worker busy a moment
     with running_app(settings.index_dir, log_file=tmp_path / "app.log", BACKBOT_QUEUE_SIZE="1",
                      BACKBOT_CONCURRENCY_LIMIT="1", BACKBOT_MAX_TRIAGE_CHARS="400000") as url:
         clients = [Client(url, verbose=False) for _ in range(4)]

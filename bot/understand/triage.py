@@ -239,30 +239,31 @@ def _affirmed_flags(findings: list[Finding]) -> list[RedFlag]:
 #: legs and he's wet himself" -> "i can not feel my legs and i have wet myself". In order.
 _RELATIVE = (r"\bmy (mother|mum|mom|father|dad|husband|wife|partner|son|daughter|grandma|grandmother|grandad|"
              r"grandfather|granny|nan|brother|sister|friend|neighbou?r|boyfriend|girlfriend)")
-_RETOLD = tuple((re.compile(a), b) for a, b in (
-    (_RELATIVE + r" is\b", "i am"),
-    (_RELATIVE + r" has\b", "i have"),
-    (_RELATIVE + r" (was|can|had|said|says|fell|slipped|tripped)\b", r"i \2"),
-    (r"\b(he|she)( has|'s|s)? (wet|soiled|lost|had|been|got|fallen|gone|started|stopped|passed|hurt)\b", r"i have \3"),
-    (r"\b(he|she) (is|'s|s)\b", "i am"),
-    (r"\b(he|she) has\b", "i have"),
-    (r"\b(he|she) does\b", "i do"),
-    (r"\b(he|she) says\b", "i say"),
-    (r"\b(he|she)\b", "i"),
+_RETOLD = tuple((re.compile(a, re.IGNORECASE), b) for a, b in (
+    (r"\b(he|she)s\b", r"\1 is"),  # "hes wet himself", "shes fallen"
+    (_RELATIVE + r" is\b", "I am"),
+    (_RELATIVE + r" has\b", "I have"),
+    (_RELATIVE + r" (was|can|had|said|says|fell|slipped|tripped)\b", r"I \2"),
+    (r"\b(he|she)( has|['’]s| is)? (wet|soiled|lost|had|been|got|fallen|gone|started|stopped|passed|hurt)\b", r"I have \3"),
+    (r"\b(he|she) (is|['’]s)\b|\b(he|she)['’]s\b", "I am"),
+    (r"\b(he|she) has\b", "I have"),
+    (r"\b(he|she) does\b", "I do"),
+    (r"\b(he|she) says\b", "I say"),
+    (r"\b(he|she)\b", "I"),
     (r"\b(himself|herself)\b", "myself"),
     (r"\b(his|her)\b", "my"),
     (r"\bhim\b", "me"),
 ))
-_THIRD_PERSON = re.compile(r"\b(he|she|his|her|him|himself|herself|hes|shes)\b|" + _RELATIVE)
+_THIRD_PERSON = re.compile(r"\b(he|she|his|her|him|himself|herself|hes|shes)\b|" + _RELATIVE, re.IGNORECASE)
 
 
 def _told_of_someone_else(message: str, turn: int, splitter, model, bank) -> list[Finding]:
     """Findings of a message about another person's signs, read as if told in the first person
-    (marked `other_experiencer`: they are not the person's own)."""
-    text = normalise(message)
-    if not _THIRD_PERSON.search(text):
+    (marked `other_experiencer`: they are not the person's own). The message is retold in place,
+    so its clauses without a pronoun stay as they were and their vectors come from the cache."""
+    if not _THIRD_PERSON.search(message):
         return []
-    text = re.sub(r"\b(he|she)s\b", r"\1 is", text)  # "hes wet himself", "shes fallen"
+    text = message
     for pattern, first_person in _RETOLD:
         text = pattern.sub(first_person, text)
     return [dataclasses.replace(f, modifier="other_experiencer") for f in find_flags(text, turn, splitter, model, bank)

@@ -232,11 +232,11 @@ def test_our_own_vignettes_stay_perfect(model, names):
 #: 0.98 / 0.95 / 0.90 on data nobody tuned on; these floors catch regressions on tuned data.
 REACHED = {
     "triage_real_dev.jsonl": (0.98, 0.97, 0.95),
-    "triage_real_heldout.jsonl": (0.93, 0.90, 0.84),
-    "triage_real_fresh.jsonl": (0.90, 0.82, 0.91),
-    "triage_real_fresh2.jsonl": (0.89, 0.92, 0.89),
-    "triage_real_fresh3.jsonl": (0.77, 0.74, 0.79),
+    "triage_real_fresh3.jsonl": (0.79, 0.77, 0.79),
 }
+# The other development sets (held-out, fresh, fresh2) are run by `backbot eval --triage`, with
+# their figures in docs/triage.md: each long message costs a forward pass per clause, so the
+# suite asserts the first development set and the newest one only.
 
 
 @pytest.fixture(scope="module")
