@@ -232,11 +232,10 @@ def test_our_own_vignettes_stay_perfect(model, names):
 #: 0.98 / 0.95 / 0.90 on data nobody tuned on; these floors catch regressions on tuned data.
 REACHED = {
     "triage_real_dev.jsonl": (0.98, 0.97, 0.95),
-    "triage_real_fresh3.jsonl": (0.79, 0.77, 0.79),
 }
-# The other development sets (held-out, fresh, fresh2) are run by `backbot eval --triage`, with
-# their figures in docs/triage.md: each long message costs a forward pass per clause, so the
-# suite asserts the first development set and the newest one only.
+# The other development sets (held-out, fresh, fresh2, fresh3: 565 more messages) are run by
+# `backbot eval --triage`, their figures in docs/triage.md: each long message costs a forward
+# pass per clause, and the suite must stay under 12 minutes, so it asserts the first one only.
 
 
 @pytest.fixture(scope="module")
