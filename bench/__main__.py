@@ -80,7 +80,7 @@ def run(quick: bool) -> dict:
     say("build throughput")
     tp_corpus = WORK / ("tp-quick" if quick else "tp") / "corpus"
     shutil.rmtree(tp_corpus, ignore_errors=True)
-    M.medquad_corpus(tp_corpus, limit=40 if quick else 1500)
+    M.medquad_corpus(tp_corpus, limit=20 if quick else 1500)
     tp_index = tp_corpus.parent / "index"
     b = build(tp_corpus, tp_index, full=True)
     model = load_model(M.settings_for(tp_corpus, tp_index).model)
@@ -102,7 +102,7 @@ def run(quick: bool) -> dict:
     results["floor"] = M.encode_floor(bot.model, questions)
     results["seed"] = {"chunks": len(bot.index.chunks), **M.reply_latency(bot, questions)}
     say("concurrency")
-    results["concurrency"] = [M.concurrency(bot, questions, c, 10 if quick else 25) for c in (1, 2, 4, 8)]
+    results["concurrency"] = [M.concurrency(bot, questions, c, 6 if quick else 25) for c in (1, 2, 4, 8)]
 
     # -- start-up
     say("start-up")
