@@ -44,11 +44,11 @@ class ExampleBank:
     def threshold_for(self, flag: str) -> float:
         return dict(self.flag_thresholds).get(flag, self.threshold)
 
-    def allows(self, flag: str, clause: str) -> bool:
-        """The model reads "pain down one leg" much like "pain down both legs": where a flag
-        turns on such a word, the clause must say it."""
-        need = dict(self.flag_requires).get(flag)
-        return need is None or bool(need.search(clause))
+    def barred(self, clause: str) -> list[str]:
+        """The flags this clause can't match by meaning: the model reads "pain down one leg"
+        much like "pain down both legs", so where a flag turns on such a word, the clause must
+        say it."""
+        return [flag for flag, need in self.flag_requires if not need.search(clause)]
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,8 @@ def match_clauses(bank: ExampleBank, clauses: list[str], vectors: np.ndarray) ->
     ordinary = labels == ""
     matches = []
     for c, row in enumerate(sims):
-        flag_rows = np.array([i for i in np.where(~ordinary)[0] if bank.allows(bank.labels[i], clauses[c])], dtype=int)
+        barred = bank.barred(clauses[c])
+        flag_rows = np.where(~ordinary & ~np.isin(labels, barred))[0] if barred else np.where(~ordinary)[0]
         if not len(flag_rows):
             continue
         best = int(flag_rows[np.argmax(row[flag_rows])])
